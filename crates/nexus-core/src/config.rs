@@ -1,0 +1,532 @@
+//! Settings: compiled-in defaults, then an optional `nexus.toml`, then the environment.
+//!
+//! Environment keys are `NEXUS_<KEY>` for top-level keys and `NEXUS_<SECTION>__<KEY>` for
+//! nested ones (`NEXUS_HTTP__BODY_LIMIT_BYTES`), plus the conventional unprefixed
+//! `DATABASE_URL`, `REDIS_URL`, `AMQP_URL` and `SMTP_URL`. Unknown keys are refused so that
+//! a typo does not silently fall back to a default.
+//!
+//! With nothing set, Nexus runs on its embedded defaults: SQLite under `./nexus-data/`,
+//! listening on `127.0.0.1:8080`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The file read when `--config`/`NEXUS_CONFIG` is not given and it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "nexus.toml";
+
+/// The complete configuration of one Nexus process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address the HTTP server listens on. Only loopback by default.
+    pub bind: SocketAddr,
+    /// Where embedded-default state lives: the SQLite file, the mail outbox, uploaded files.
+    pub data_dir: PathBuf,
+    /// `sqlite://path` or `postgres://…`. Unset means `sqlite://{data_dir}/nexus.db`.
+    pub database_url: Option<SecretUrl>,
+    /// `redis://…`: shared cache and rate limits. Unset means in-process.
+    pub redis_url: Option<SecretUrl>,
+    /// `amqp://…`: RabbitMQ-backed job queue. Unset means the database-backed queue.
+    pub amqp_url: Option<SecretUrl>,
+    /// `smtp://…` or `smtps://…`: outgoing mail. Unset means `.eml` files in the outbox.
+    pub smtp_url: Option<SecretUrl>,
+    /// `pretty` for people at a terminal, `json` for log collectors.
+    pub log_format: LogFormat,
+    pub database: DatabaseSettings,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// Most connections one process holds. SQLite serialises writers anyway, so a handful
+    /// is plenty there; PostgreSQL benefits from roughly two per core of the database host.
+    pub max_connections: u32,
+    /// Connections kept open while idle.
+    pub min_connections: u32,
+    /// How long a request waits for a pooled connection (including establishing one) before
+    /// it is answered 503. Keeps a frozen database from turning into hung requests.
+    pub acquire_timeout_ms: u64,
+    /// Client-side bound on one query; the server-side `statement_timeout` cannot fire when
+    /// the database process itself is stopped, this can.
+    pub query_timeout_ms: u64,
+    /// SQLite write-ahead logging. Turn off only on filesystems that cannot share memory
+    /// maps (some network mounts).
+    pub sqlite_wal: bool,
+    /// How long SQLite waits on a locked database before giving up.
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Longest time one request may take before it is answered 503.
+    pub request_timeout_secs: u64,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish before the
+    /// process exits anyway.
+    pub shutdown_drain_secs: u64,
+    /// Origins allowed to call the API from a browser (`https://app.example.com`). Empty
+    /// means no cross-origin access; `*` allows any origin without credentials.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./nexus-data"),
+            database_url: None,
+            redis_url: None,
+            amqp_url: None,
+            smtp_url: None,
+            log_format: LogFormat::Pretty,
+            database: DatabaseSettings::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout_ms: 3_000,
+            query_timeout_ms: 10_000,
+            sqlite_wal: true,
+            sqlite_busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_drain_secs: 20,
+            cors_allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// Which database a URL selects. Chosen from the scheme; anything else is refused rather
+/// than guessed, so a misspelt URL never creates an empty SQLite file somewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseTarget {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+        match scheme {
+            "sqlite" => {
+                let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+                if rest.is_empty() || rest.starts_with('?') {
+                    return Err("a sqlite URL needs a file path: sqlite://path/to/nexus.db".into());
+                }
+                Ok(DatabaseTarget::Sqlite(url.to_owned()))
+            }
+            "postgres" | "postgresql" => {
+                let parsed = url::Url::parse(url).map_err(|e| format!("not a valid URL: {e}"))?;
+                if parsed.host_str().unwrap_or_default().is_empty() && !url.contains("host=") {
+                    return Err("a postgres URL needs a host: postgres://user@host:5432/db".into());
+                }
+                Ok(DatabaseTarget::Postgres(url.to_owned()))
+            }
+            "" => Err(
+                "not a URL; use sqlite://path/to/nexus.db or postgres://user@host:5432/db".into(),
+            ),
+            other => Err(format!(
+                "unsupported scheme `{other}`; use sqlite://path/to/nexus.db or postgres://user@host:5432/db"
+            )),
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseTarget::Sqlite(_) => "sqlite",
+            DatabaseTarget::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A URL that may carry credentials. `Debug` and `Serialize` show it with the password and
+/// any secret-looking query values replaced, so it can be logged and printed safely;
+/// [`SecretUrl::expose`] gives the real value to the one place that connects.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn redacted(&self) -> String {
+        redact_url(&self.0)
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for SecretUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.redacted())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(SecretUrl)
+    }
+}
+
+const REDACTED: &str = "REDACTED";
+
+fn redact_url(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        // Not parseable as a URL: it may still hold a secret, so show nothing of it.
+        return REDACTED.to_owned();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some(REDACTED));
+    }
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let lower = k.to_ascii_lowercase();
+                let secret = ["pass", "secret", "token", "key"]
+                    .iter()
+                    .any(|s| lower.contains(s));
+                (
+                    k.into_owned(),
+                    if secret {
+                        REDACTED.to_owned()
+                    } else {
+                        v.into_owned()
+                    },
+                )
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+/// Start-up configuration failed; every problem found is listed, each naming its key.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for p in &self.problems {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<figment::Error> for ConfigError {
+    fn from(err: figment::Error) -> Self {
+        let problems = err
+            .into_iter()
+            .map(|e| {
+                let key = if e.path.is_empty() {
+                    "<root>".to_owned()
+                } else {
+                    e.path.join(".")
+                };
+                let source = e
+                    .metadata
+                    .as_ref()
+                    .map(|m| match &m.source {
+                        Some(src) => format!(" (from {} {src})", m.name),
+                        None => format!(" (from {})", m.name),
+                    })
+                    .unwrap_or_default();
+                format!("key `{key}`: {}{source}", e.kind)
+            })
+            .collect();
+        ConfigError { problems }
+    }
+}
+
+/// Environment variables read without the `NEXUS_` prefix, by convention.
+const UNPREFIXED: [&str; 4] = ["DATABASE_URL", "REDIS_URL", "AMQP_URL", "SMTP_URL"];
+
+impl Settings {
+    /// The layered sources, lowest precedence first. `file` is the explicit config path
+    /// (`--config` or `NEXUS_CONFIG`); without one, `./nexus.toml` is read if it exists.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            // An explicitly named file must exist: `Toml::file` alone would skip it quietly.
+            Some(path) => fig = fig.merge(Toml::file_exact(path)),
+            None => fig = fig.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        }
+        fig.merge(
+            Env::prefixed("NEXUS_")
+                // `NEXUS_CONFIG` names the file; `NEXUS_TEST_*` belong to the test harness.
+                .filter(|k| k != "config" && !k.as_str().starts_with("test_"))
+                .split("__"),
+        )
+        .merge(Env::raw().only(&UNPREFIXED))
+    }
+
+    /// Loads and validates. `file` as in [`Settings::figment`].
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::from_figment(Self::figment(file))
+    }
+
+    pub fn from_figment(fig: Figment) -> Result<Settings, ConfigError> {
+        let settings: Settings = fig.extract()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The database this process uses: the configured URL, or the embedded SQLite file.
+    pub fn database_target(&self) -> Result<DatabaseTarget, String> {
+        match &self.database_url {
+            Some(url) => DatabaseTarget::parse(url.expose()),
+            None => Ok(DatabaseTarget::Sqlite(format!(
+                "sqlite://{}",
+                self.data_dir.join("nexus.db").display()
+            ))),
+        }
+    }
+
+    /// Checks values that parse but make no sense, naming each key and the fix.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.database_target() {
+            problems.push(format!("key `database_url` (DATABASE_URL): {e}"));
+        }
+        let schemes: [(&str, &Option<SecretUrl>, &[&str]); 3] = [
+            ("redis_url", &self.redis_url, &["redis", "rediss"]),
+            ("amqp_url", &self.amqp_url, &["amqp", "amqps"]),
+            ("smtp_url", &self.smtp_url, &["smtp", "smtps"]),
+        ];
+        for (key, value, allowed) in schemes {
+            if let Some(url) = value {
+                match url::Url::parse(url.expose()) {
+                    Ok(u) if allowed.contains(&u.scheme()) => {}
+                    Ok(u) => problems.push(format!(
+                        "key `{key}` ({}): unsupported scheme `{}`; expected {}",
+                        key.to_ascii_uppercase(),
+                        u.scheme(),
+                        allowed.join(" or ")
+                    )),
+                    Err(e) => problems.push(format!(
+                        "key `{key}` ({}): not a valid URL: {e}",
+                        key.to_ascii_uppercase()
+                    )),
+                }
+            }
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            problems.push("key `data_dir` (NEXUS_DATA_DIR): must not be empty".into());
+        }
+        let db = &self.database;
+        if db.max_connections == 0 {
+            problems.push("key `database.max_connections`: must be at least 1".into());
+        }
+        if db.min_connections > db.max_connections {
+            problems.push(format!(
+                "key `database.min_connections`: {} is more than database.max_connections ({})",
+                db.min_connections, db.max_connections
+            ));
+        }
+        if db.acquire_timeout_ms == 0 || db.query_timeout_ms == 0 {
+            problems.push(
+                "keys `database.acquire_timeout_ms` and `database.query_timeout_ms`: must be above 0"
+                    .into(),
+            );
+        }
+        let http = &self.http;
+        if !(1..=1024 * 1024 * 1024).contains(&http.body_limit_bytes) {
+            problems.push("key `http.body_limit_bytes`: must be between 1 and 1 GiB".into());
+        }
+        if http.request_timeout_secs == 0 {
+            problems.push("key `http.request_timeout_secs`: must be at least 1".into());
+        }
+        for origin in &http.cors_allowed_origins {
+            if let Err(e) = check_origin(origin) {
+                problems.push(format!("key `http.cors_allowed_origins`: `{origin}` {e}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// The effective configuration as TOML with every secret redacted, for `nexus config`.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+fn check_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let url = url::Url::parse(origin).map_err(|e| format!("is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must use http or https".into());
+    }
+    if url.path() != "/" || url.query().is_some() || origin.ends_with('/') {
+        return Err("must be an origin only (scheme://host[:port]), with no path".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn nothing_set_gives_embedded_defaults() {
+        Jail::expect_with(|_jail| {
+            let s = Settings::load(None).expect("defaults load");
+            assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+            assert_eq!(s.data_dir, PathBuf::from("./nexus-data"));
+            assert_eq!(
+                s.database_target().unwrap(),
+                DatabaseTarget::Sqlite("sqlite://./nexus-data/nexus.db".into())
+            );
+            assert_eq!(s.http.body_limit_bytes, 1024 * 1024);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "nexus.toml",
+                "bind = \"127.0.0.1:9000\"\n[http]\nbody_limit_bytes = 2048\n",
+            )?;
+            jail.set_env("NEXUS_HTTP__BODY_LIMIT_BYTES", "4096");
+            jail.set_env("DATABASE_URL", "postgres://u:pw@127.0.0.1/db");
+            let s = Settings::load(None).expect("loads");
+            assert_eq!(s.bind.port(), 9000);
+            assert_eq!(s.http.body_limit_bytes, 4096);
+            assert_eq!(
+                s.database_target().unwrap().backend_name(),
+                "postgres",
+                "DATABASE_URL is read without a prefix"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("NEXUS_BIND", "not-an-address");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("`bind`"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        Jail::expect_with(|jail| {
+            jail.set_env("NEXUS_BODY_LIMT", "5");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("body_limt"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unparsable_toml_file_is_refused_with_its_location() {
+        Jail::expect_with(|jail| {
+            jail.create_file("nexus.toml", "bind = [unclosed\n")?;
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("nexus.toml"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_named_config_file_must_exist() {
+        Jail::expect_with(|_jail| {
+            assert!(Settings::load(Some(Path::new("missing.toml"))).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_database_schemes_are_refused_not_guessed() {
+        for bad in ["mysql://x/y", "nexus.db", "sqlite://", "postgres://", ""] {
+            assert!(
+                DatabaseTarget::parse(bad).is_err(),
+                "{bad} should be refused"
+            );
+        }
+        assert!(DatabaseTarget::parse("postgresql://root@127.0.0.1/test").is_ok());
+        assert!(DatabaseTarget::parse("sqlite:///tmp/x.db").is_ok());
+    }
+
+    #[test]
+    fn secrets_are_redacted_when_printed() {
+        let s = Settings {
+            database_url: Some(SecretUrl::new(
+                "postgres://nexus:s3cret@db/nexus?sslpassword=x",
+            )),
+            redis_url: Some(SecretUrl::new("redis://:hunter2@cache:6379")),
+            ..Settings::default()
+        };
+        let printed = s.to_redacted_toml();
+        let debugged = format!("{s:?}");
+        for text in [&printed, &debugged] {
+            assert!(!text.contains("s3cret"), "{text}");
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(text.contains("REDACTED"), "{text}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_must_be_bare_origins() {
+        let mut s = Settings::default();
+        s.http.cors_allowed_origins = vec!["https://app.example.com/path".into()];
+        assert!(s.validate().is_err());
+        s.http.cors_allowed_origins = vec!["https://app.example.com".into(), "*".into()];
+        assert!(s.validate().is_ok());
+    }
+}

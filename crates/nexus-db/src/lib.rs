@@ -1,0 +1,334 @@
+//! Persistence for Nexus on SQLite (embedded default) and PostgreSQL (production).
+//!
+//! # Layout
+//! - [`Db`]: a cloneable handle over one connection pool of either backend. The backend is
+//!   chosen once, from the URL scheme ([`nexus_core::config::DatabaseTarget`]).
+//! - Migrations live in `migrations/sqlite` and `migrations/postgres` with identical
+//!   version numbers and names (checked by a test); each is reversible. They run at
+//!   `nexus serve` start and with `nexus migrate`, guarded against concurrent starts: a
+//!   PostgreSQL advisory lock (sqlx's migrator), and an exclusive file lock beside the
+//!   SQLite file, where sqlx has no lock of its own.
+//! - Query functions take the pool through [`with_pool!`], so one SQL text (written with
+//!   `$1` placeholders, which both backends accept) serves both, and the few places where
+//!   dialects differ branch visibly.
+//!
+//! Every query runs under a client-side timeout ([`Db::run`]) and every pool under an
+//! acquire timeout, so a frozen database becomes quick 503s rather than hung requests.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use nexus_core::config::{DatabaseTarget, Settings};
+use nexus_core::{AppError, error::AppResult};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The pool of one backend. Public so that query modules can match on it through
+/// [`with_pool!`]; everything else should go through [`Db`]'s methods.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression against whichever pool a [`Db`] holds. The body is compiled
+/// once per backend, so `sqlx::query(..).bind(..).fetch_one(pool)` type-checks against
+/// each driver's own types.
+#[macro_export]
+macro_rules! with_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db.pool() {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// A handle on the database: cheap to clone, shared by every request.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: Pool,
+    query_timeout: Duration,
+    /// The SQLite file, for the migration lock; `None` on PostgreSQL.
+    sqlite_file: Option<PathBuf>,
+}
+
+/// Pool occupancy, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub max: u32,
+    pub open: u32,
+    pub idle: u32,
+}
+
+/// Why the database could not be opened. `Config` means the URL itself is wrong (exit 2);
+/// `Connect` means it is right but the server did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("key `database_url` (DATABASE_URL): {0}")]
+    Config(String),
+    #[error("cannot open the {backend} database: {source:#}")]
+    Connect {
+        backend: &'static str,
+        source: anyhow::Error,
+    },
+}
+
+impl Db {
+    /// Opens a pool for the configured database, creating the SQLite file (and its
+    /// directory) if needed. Does not migrate.
+    pub async fn connect(settings: &Settings) -> Result<Db, OpenError> {
+        let target = settings.database_target().map_err(OpenError::Config)?;
+        let cfg = &settings.database;
+        let acquire = Duration::from_millis(cfg.acquire_timeout_ms);
+        let query_timeout = Duration::from_millis(cfg.query_timeout_ms);
+        match target {
+            DatabaseTarget::Sqlite(url) => {
+                let opts = SqliteConnectOptions::from_str(&url)
+                    .map_err(|e| OpenError::Config(format!("not a valid sqlite URL: {e}")))?
+                    .create_if_missing(true)
+                    .journal_mode(if cfg.sqlite_wal {
+                        SqliteJournalMode::Wal
+                    } else {
+                        SqliteJournalMode::Delete
+                    })
+                    // NORMAL is durable across application crashes in WAL mode; only an OS
+                    // crash can lose the last transactions, which is the usual trade.
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_millis(cfg.sqlite_busy_timeout_ms));
+                let file = opts.get_filename().to_path_buf();
+                let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
+                if !in_memory && let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| OpenError::Connect {
+                        backend: "sqlite",
+                        source: anyhow::Error::new(e)
+                            .context(format!("creating directory {}", dir.display())),
+                    })?;
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(cfg.max_connections)
+                    .min_connections(cfg.min_connections)
+                    .acquire_timeout(acquire)
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| OpenError::Connect {
+                        backend: "sqlite",
+                        source: e.into(),
+                    })?;
+                Ok(Db {
+                    pool: Pool::Sqlite(pool),
+                    query_timeout,
+                    sqlite_file: (!in_memory).then_some(file),
+                })
+            }
+            DatabaseTarget::Postgres(url) => {
+                let statement_timeout = format!("{}ms", cfg.query_timeout_ms);
+                let opts = PgConnectOptions::from_str(&url)
+                    .map_err(|e| OpenError::Config(format!("not a valid postgres URL: {e}")))?
+                    .application_name("nexus")
+                    .options([("statement_timeout", statement_timeout.as_str())]);
+                let pool = PgPoolOptions::new()
+                    .max_connections(cfg.max_connections)
+                    .min_connections(cfg.min_connections)
+                    .acquire_timeout(acquire)
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| OpenError::Connect {
+                        backend: "postgres",
+                        source: e.into(),
+                    })?;
+                Ok(Db {
+                    pool: Pool::Postgres(pool),
+                    query_timeout,
+                    sqlite_file: None,
+                })
+            }
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The migration set of this backend.
+    pub fn migrator(&self) -> &'static Migrator {
+        match self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies every pending migration. Safe to call from several processes at once.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.pool {
+            // sqlx takes a session advisory lock around the whole run on PostgreSQL.
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS
+                .run(pool)
+                .await
+                .context("applying PostgreSQL migrations"),
+            Pool::Sqlite(pool) => {
+                // sqlx's SQLite migrator takes no lock: two processes could both see a
+                // migration as pending and the second would fail half-way. An exclusive
+                // lock on a file beside the database serialises them.
+                let _guard = match &self.sqlite_file {
+                    Some(file) => Some(MigrationLock::acquire(file).await?),
+                    None => None,
+                };
+                SQLITE_MIGRATIONS
+                    .run(pool)
+                    .await
+                    .context("applying SQLite migrations")
+            }
+        }
+    }
+
+    /// Reverts every migration (tests and `nexus migrate --revert-all` only).
+    pub async fn revert_all(&self) -> anyhow::Result<()> {
+        with_pool!(self, |pool| self
+            .migrator()
+            .undo(pool, 0)
+            .await
+            .context("reverting migrations"))
+    }
+
+    /// A round trip that proves the database answers and the schema is in place.
+    pub async fn ping(&self) -> AppResult<()> {
+        let product: String = with_pool!(self, |pool| {
+            self.run(
+                sqlx::query_scalar("SELECT value FROM app_meta WHERE key = 'product'")
+                    .fetch_one(pool),
+            )
+            .await?
+        });
+        if product == "nexus" {
+            Ok(())
+        } else {
+            Err(AppError::Unavailable(
+                "the database belongs to another product".into(),
+            ))
+        }
+    }
+
+    /// Awaits a query under the client-side timeout and maps its error.
+    pub async fn run<T>(
+        &self,
+        query: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> AppResult<T> {
+        match tokio::time::timeout(self.query_timeout, query).await {
+            Ok(result) => result.map_err(map_sqlx_error),
+            Err(_) => Err(AppError::Unavailable(
+                "the database did not answer in time".into(),
+            )),
+        }
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        with_pool!(self, |pool| PoolStats {
+            max: pool.options().get_max_connections(),
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Closes every connection, waiting for checked-out ones to come back.
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// Turns a driver error into the service vocabulary: unavailability is 503, a unique
+/// violation is 409, anything else is an internal error whose cause is logged, not shown.
+pub fn map_sqlx_error(err: sqlx::Error) -> AppError {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            AppError::Unavailable("the database is not answering".into())
+        }
+        sqlx::Error::RowNotFound => AppError::not_found("not found"),
+        sqlx::Error::Database(db) if db.is_unique_violation() => AppError::Conflict(format!(
+            "already exists ({})",
+            db.constraint().unwrap_or("unique constraint")
+        )),
+        other => AppError::Internal(anyhow::Error::new(other).context("database query")),
+    }
+}
+
+/// An exclusive lock on `<db file>.migrate-lock`, released on drop.
+struct MigrationLock {
+    _file: std::fs::File,
+}
+
+impl MigrationLock {
+    async fn acquire(db_file: &Path) -> anyhow::Result<Self> {
+        let mut name = db_file.as_os_str().to_owned();
+        name.push(".migrate-lock");
+        let path = PathBuf::from(name);
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("opening migration lock {}", path.display()))?;
+            file.lock()
+                .with_context(|| format!("locking {}", path.display()))?;
+            Ok(MigrationLock { _file: file })
+        })
+        .await
+        .context("migration lock task")?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |m: &Migrator| {
+            m.iter()
+                .map(|x| (x.version, x.description.to_string(), x.migration_type))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&SQLITE_MIGRATIONS), names(&POSTGRES_MIGRATIONS));
+        assert!(
+            SQLITE_MIGRATIONS
+                .iter()
+                .all(|m| m.migration_type.is_reversible()),
+            "every migration has a down script"
+        );
+    }
+}

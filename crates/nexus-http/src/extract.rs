@@ -1,0 +1,142 @@
+//! Body extractors that fail with problems, not with the framework's plain-text answers.
+//!
+//! [`JsonBody`] reads the body itself (within the body limit), checks the media type and
+//! deserialises through `serde_path_to_error`, so a wrong-shaped value is reported as a 422
+//! naming the field, and malformed JSON as a 400 naming the line and column.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use bytes::Bytes;
+use nexus_core::{AppError, FieldError};
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// A JSON request body of type `T`.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+fn is_json_content_type(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        })
+}
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json_content_type(&req) {
+            return Err(AppError::UnsupportedMediaType(
+                "expected a body with Content-Type: application/json".into(),
+            )
+            .into());
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError(AppError::PayloadTooLarge)
+            } else {
+                ApiError(AppError::BadRequest(
+                    "the request body could not be read".into(),
+                ))
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Deserialises `bytes`, classifying failures as 400 (not JSON) or 422 (wrong shape).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return Err(AppError::BadRequest("the request body is empty; expected JSON".into()).into());
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError(AppError::Validation(vec![FieldError::new(
+                    field,
+                    strip_position(&inner.to_string()),
+                )]))
+            }
+            _ => ApiError(AppError::BadRequest(format!("malformed JSON: {inner}"))),
+        }
+    })?;
+    de.end().map_err(|e| {
+        ApiError(AppError::BadRequest(format!(
+            "malformed JSON: unexpected data after the value: {e}"
+        )))
+    })?;
+    Ok(value)
+}
+
+/// serde_json appends "at line 1 column 17" to data errors; the field path says more.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nexus_core::ErrorKind;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Shape {
+        name: String,
+        inner: Inner,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn kind(r: Result<Shape, ApiError>) -> (ErrorKind, String) {
+        let e = r.unwrap_err().0;
+        let fields = match &e {
+            AppError::Validation(f) => f[0].field.clone(),
+            _ => String::new(),
+        };
+        (e.kind(), fields)
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        assert_eq!(kind(parse_json(b"{\"name\":")).0, ErrorKind::BadRequest);
+        assert_eq!(kind(parse_json(b"")).0, ErrorKind::BadRequest);
+        assert_eq!(kind(parse_json(b"{} {}")).0, ErrorKind::BadRequest);
+        assert_eq!(kind(parse_json(b"\xff\xfe")).0, ErrorKind::BadRequest);
+    }
+
+    #[test]
+    fn a_wrong_shape_names_the_field() {
+        let (k, field) = kind(parse_json(br#"{"name":"x","inner":{"count":"three"}}"#));
+        assert_eq!(k, ErrorKind::Validation);
+        assert_eq!(field, "inner.count");
+        let (k, field) = kind(parse_json(br#"[1,2]"#));
+        assert_eq!(k, ErrorKind::Validation);
+        assert_eq!(field, "body");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = "[".repeat(100_000);
+        assert_eq!(kind(parse_json(deep.as_bytes())).0, ErrorKind::BadRequest);
+    }
+}

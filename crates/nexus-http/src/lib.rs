@@ -1,0 +1,90 @@
+//! Nexus over HTTP.
+//!
+//! # Layout
+//! - [`build_router`]: the whole application as an axum `Router`, used by `nexus serve` and
+//!   by the tests alike. [`assemble`] is the same with extra routes, for tests that need a
+//!   handler that panics or sleeps behind the real middleware.
+//! - [`middleware`]: the stack every route runs behind (request id, tracing, metrics,
+//!   problems, security headers, CORS, compression, panics, timeout, body limit).
+//! - [`problem`]: RFC 9457 answers, the one mapping from [`nexus_core::AppError`].
+//! - [`extract`]: body extractors whose rejections are problems.
+//! - [`health`], [`openapi`], [`telemetry`], [`server`]: operations.
+//!
+//! Handlers are thin: extract, call the service layer, shape the answer.
+
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+pub mod request_id;
+pub mod server;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::Uri;
+use metrics_exporter_prometheus::PrometheusHandle;
+use nexus_core::AppError;
+use nexus_core::config::Settings;
+use nexus_db::Db;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use problem::{ApiError, ApiResult, Problem};
+
+/// What every handler can reach. Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(db: Db, settings: Settings) -> Self {
+        AppState {
+            db,
+            settings: Arc::new(settings),
+            metrics: telemetry::metrics_handle(),
+        }
+    }
+}
+
+/// Every route of the service, each registered with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(problem::describe))
+}
+
+/// The OpenAPI document of [`routes`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// The application.
+pub fn build_router(state: AppState) -> Router {
+    assemble(routes(), state)
+}
+
+/// `routes` behind the full middleware stack, with Swagger UI and the problem fallback.
+pub fn assemble(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
+    let (router, api) = routes.split_for_parts();
+    let router = router
+        .merge(SwaggerUi::new("/docs").url("/api/openapi.json", api))
+        .fallback(not_found);
+    middleware::apply(router, &state.settings.http).with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError(AppError::not_found(format!(
+        "no resource at {}",
+        uri.path()
+    )))
+}

@@ -1,0 +1,102 @@
+//! Assembling and running a Nexus process, shared by `main` and the tests.
+//!
+//! [`Application::build`] does everything `nexus serve` does before it answers requests
+//! (data directory, database pool, migrations, listener) and reports the real port, so a
+//! test can bind port 0 and talk to exactly what production runs.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use nexus_core::config::Settings;
+use nexus_db::{Db, OpenError};
+use nexus_http::AppState;
+use tokio::net::TcpListener;
+
+/// Why start-up failed. Configuration problems exit with status 2, the rest with 1.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl StartError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Config(_) => 2,
+            StartError::Other(_) => 1,
+        }
+    }
+}
+
+impl From<OpenError> for StartError {
+    fn from(err: OpenError) -> Self {
+        match err {
+            OpenError::Config(_) => StartError::Config(err.to_string()),
+            OpenError::Connect { .. } => StartError::Other(anyhow::Error::new(err)),
+        }
+    }
+}
+
+/// Creates the data directory and opens the database. Does not migrate.
+pub async fn open_database(settings: &Settings) -> Result<Db, StartError> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    Ok(Db::connect(settings).await?)
+}
+
+/// A built, migrated, bound instance that is not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        let db = open_database(&settings).await?;
+        db.migrate().await?;
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {} (key `bind`)", settings.bind))?;
+        Ok(Application {
+            listener,
+            state: AppState::new(db, settings),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, drains, then closes the database pool.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = nexus_http::build_router(self.state.clone());
+        self.run_router_until(router, shutdown).await
+    }
+
+    /// As [`Application::run_until`] with a router of the caller's making (tests add
+    /// routes behind the real middleware with [`nexus_http::assemble`]).
+    pub async fn run_router_until(
+        self,
+        router: axum::Router,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let drain = Duration::from_secs(self.state.settings.http.shutdown_drain_secs);
+        nexus_http::server::serve(self.listener, router, shutdown, drain)
+            .await
+            .context("serving HTTP")?;
+        self.state.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

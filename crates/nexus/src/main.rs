@@ -1,0 +1,129 @@
+//! `nexus`: the one binary. See `nexus --help`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use nexus::{Application, StartError};
+use nexus_core::config::Settings;
+
+#[derive(Parser)]
+#[command(
+    name = "nexus",
+    version,
+    about = "Nexus: knowledge hub and cohort learning platform backend"
+)]
+struct Cli {
+    /// Configuration file (TOML). Without it, ./nexus.toml is read if present.
+    #[arg(long, global = true, env = "NEXUS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve HTTP until SIGTERM or SIGINT.
+    Serve {
+        /// Address to listen on (overrides `bind` / NEXUS_BIND).
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the effective configuration, secrets redacted.
+    Config,
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("nexus: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Config => {
+            print!("{}", settings.to_redacted_toml());
+            match settings.database_target() {
+                Ok(t) => println!("\n# effective database backend: {}", t.backend_name()),
+                Err(e) => println!("\n# database_url is invalid: {e}"),
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Openapi => match serde_json::to_string_pretty(&nexus_http::openapi()) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("nexus: cannot render the OpenAPI document: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve { bind } => {
+            if let Some(bind) = bind {
+                settings.bind = bind;
+            }
+            run(settings, serve)
+        }
+        Command::Migrate => run(settings, migrate),
+    }
+}
+
+/// Starts logging and a runtime, runs `task`, and turns its outcome into an exit status.
+fn run<F, Fut>(settings: Settings, task: F) -> ExitCode
+where
+    F: FnOnce(Settings) -> Fut,
+    Fut: std::future::Future<Output = Result<(), StartError>>,
+{
+    nexus_http::telemetry::init_tracing(settings.log_format);
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!(panic = %info, "panic");
+    }));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nexus: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(task(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("nexus: {e:#}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), StartError> {
+    tracing::info!(
+        data_dir = %settings.data_dir.display(),
+        database = settings.database_target().map(|t| t.backend_name()).unwrap_or("invalid"),
+        "starting nexus {}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let app = Application::build(settings).await?;
+    let addr = app.local_addr().map_err(anyhow::Error::from)?;
+    tracing::info!("listening on http://{addr}");
+    app.run_until(nexus_http::server::shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn migrate(settings: Settings) -> Result<(), StartError> {
+    let db = nexus::open_database(&settings).await?;
+    db.migrate().await?;
+    tracing::info!(backend = db.backend().name(), "migrations applied");
+    db.close().await;
+    Ok(())
+}
