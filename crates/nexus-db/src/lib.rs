@@ -7,7 +7,7 @@
 //!   version numbers and names (checked by a test); each is reversible. They run at
 //!   `nexus serve` start and with `nexus migrate`, guarded against concurrent starts: a
 //!   PostgreSQL advisory lock (sqlx's migrator), and an exclusive file lock beside the
-//!   SQLite file, where sqlx has no lock of its own.
+//!   SQLite file (`nexus.db.lock`), where sqlx has no lock of its own.
 //! - Query functions take the pool through [`with_pool!`], so one SQL text (written with
 //!   `$1` placeholders, which both backends accept) serves both, and the few places where
 //!   dialects differ branch visibly.
@@ -132,6 +132,22 @@ impl Db {
                             .context(format!("creating directory {}", dir.display())),
                     })?;
                 }
+                // The first connection to a new file switches it to WAL, which needs an
+                // exclusive lock that SQLite's busy handler does not wait for; several
+                // processes starting together would fail with "database is locked". The
+                // file lock serialises those first opens; later connections find WAL set.
+                let _guard = if in_memory {
+                    None
+                } else {
+                    Some(
+                        FileLock::beside(&file)
+                            .await
+                            .map_err(|e| OpenError::Connect {
+                                backend: "sqlite",
+                                source: e,
+                            })?,
+                    )
+                };
                 let pool = SqlitePoolOptions::new()
                     .max_connections(cfg.max_connections)
                     .min_connections(cfg.min_connections)
@@ -205,7 +221,7 @@ impl Db {
                 // migration as pending and the second would fail half-way. An exclusive
                 // lock on a file beside the database serialises them.
                 let _guard = match &self.sqlite_file {
-                    Some(file) => Some(MigrationLock::acquire(file).await?),
+                    Some(file) => Some(FileLock::beside(file).await?),
                     None => None,
                 };
                 SQLITE_MIGRATIONS
@@ -286,15 +302,17 @@ pub fn map_sqlx_error(err: sqlx::Error) -> AppError {
     }
 }
 
-/// An exclusive lock on `<db file>.migrate-lock`, released on drop.
-struct MigrationLock {
+/// An exclusive lock on `<db file>.lock`, held while a process opens a new SQLite file or
+/// migrates it; released on drop. `std`'s `File::lock` is an OS advisory lock (`flock`),
+/// so it is released by the kernel even if the process dies.
+struct FileLock {
     _file: std::fs::File,
 }
 
-impl MigrationLock {
-    async fn acquire(db_file: &Path) -> anyhow::Result<Self> {
+impl FileLock {
+    async fn beside(db_file: &Path) -> anyhow::Result<Self> {
         let mut name = db_file.as_os_str().to_owned();
-        name.push(".migrate-lock");
+        name.push(".lock");
         let path = PathBuf::from(name);
         tokio::task::spawn_blocking(move || {
             let file = std::fs::OpenOptions::new()
@@ -305,10 +323,10 @@ impl MigrationLock {
                 .with_context(|| format!("opening migration lock {}", path.display()))?;
             file.lock()
                 .with_context(|| format!("locking {}", path.display()))?;
-            Ok(MigrationLock { _file: file })
+            Ok(FileLock { _file: file })
         })
         .await
-        .context("migration lock task")?
+        .context("file lock task")?
     }
 }
 

@@ -64,6 +64,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
+            // A shape error found before a syntax error later in the text: the input is
+            // still malformed, and that is what the client must fix first.
+            serde_json::error::Category::Data
+                if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() =>
+            {
+                ApiError(AppError::BadRequest(
+                    "malformed JSON: the body is not a single valid JSON value".into(),
+                ))
+            }
             serde_json::error::Category::Data => {
                 let field = if path == "." { "body".to_owned() } else { path };
                 ApiError(AppError::Validation(vec![FieldError::new(
@@ -129,7 +138,7 @@ mod tests {
         let (k, field) = kind(parse_json(br#"{"name":"x","inner":{"count":"three"}}"#));
         assert_eq!(k, ErrorKind::Validation);
         assert_eq!(field, "inner.count");
-        let (k, field) = kind(parse_json(br#"[1,2]"#));
+        let (k, field) = kind(parse_json(br#""just a string""#));
         assert_eq!(k, ErrorKind::Validation);
         assert_eq!(field, "body");
     }

@@ -1,0 +1,7 @@
+//! HTTP-level tests of the whole service, on SQLite and (when configured) PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod database;
+mod foundation;

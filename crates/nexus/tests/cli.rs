@@ -1,0 +1,296 @@
+//! The `nexus` binary as an operator runs it: start-up, configuration errors, logs and
+//! signals. Each test runs the real executable in its own temporary directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nexus");
+
+/// A command with a clean environment: only what a fresh shell would have, so that the
+/// developer's or CI's `NEXUS_*`/`DATABASE_URL` cannot leak into what is tested.
+fn nexus(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).env_clear();
+    for key in ["PATH", "HOME"] {
+        if let Ok(v) = std::env::var(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("nexus runs")
+}
+
+/// A running `nexus serve`, its stderr collected line by line.
+struct Server {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(cmd: &mut Command) -> Server {
+        let mut child = cmd
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("nexus starts");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("listening on http://") {
+                    let rest = &line[i + "listening on http://".len()..];
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                        .collect();
+                    let _ = tx.send(addr);
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("nexus did not start listening:\n{}", log.lock().unwrap());
+            }
+        };
+        Server { child, addr, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends a signal by PID (never by name) and waits for the exit status.
+    fn stop_with(mut self, signal: &str) -> (i32, String) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {signal} {pid}");
+        let status = wait_timeout(&mut self.child, Duration::from_secs(30));
+        // Let the reader thread drain the last lines.
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.log.lock().unwrap().clone();
+        (status, log)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_timeout(child: &mut Child, limit: Duration) -> i32 {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("nexus did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut req = reqwest::Client::new().get(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap())
+    })
+}
+
+#[test]
+fn quick_start_creates_the_data_dir_and_answers_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&mut nexus(dir.path()));
+    let (status, body) = get(&server.url("/healthz"), &[]);
+    assert_eq!(status, 200, "{body}");
+    assert!(dir.path().join("nexus-data").is_dir());
+    assert!(dir.path().join("nexus-data/nexus.db").is_file());
+    let (code, log) = server.stop_with("-TERM");
+    assert_eq!(code, 0, "exit status after SIGTERM\n{log}");
+    assert!(log.contains("received SIGTERM"), "{log}");
+}
+
+#[test]
+fn sigint_also_stops_cleanly_and_data_dir_moves_with_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(nexus(dir.path()).env("NEXUS_DATA_DIR", "state"));
+    assert_eq!(get(&server.url("/readyz"), &[]).0, 200);
+    assert!(dir.path().join("state/nexus.db").is_file());
+    assert!(!dir.path().join("nexus-data").exists());
+    let (code, log) = server.stop_with("-INT");
+    assert_eq!(code, 0, "{log}");
+}
+
+#[test]
+fn bad_database_urls_stop_start_up_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["mysql://root@127.0.0.1/test", "nexus.db", "postgres://"] {
+        let out = run(nexus(dir.path()).env("DATABASE_URL", bad).arg("serve"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("DATABASE_URL"), "{bad}: {stderr}");
+    }
+    assert!(
+        !dir.path().join("nexus-data").exists(),
+        "a refused URL must not create anything"
+    );
+}
+
+#[test]
+fn an_unparsable_config_file_stops_start_up_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nexus.toml"),
+        "bind = \"127.0.0.1:8080\"\n[http\n",
+    )
+    .unwrap();
+    let out = run(nexus(dir.path()).arg("serve"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nexus.toml"), "{stderr}");
+
+    let out = run(nexus(dir.path()).args(["--config", "missing.toml", "serve"]));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_bad_value_names_its_key_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(nexus(dir.path())
+        .env("NEXUS_HTTP__BODY_LIMIT_BYTES", "lots")
+        .arg("serve"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("http.body_limit_bytes"), "{stderr}");
+
+    let out = run(nexus(dir.path())
+        .env("NEXUS_HTTP__CORS_ALLOWED_ORIGINS", "[\"ftp://x\"]")
+        .arg("serve"));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn config_prints_the_effective_settings_with_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(nexus(dir.path())
+        .env(
+            "DATABASE_URL",
+            "postgres://nexus:pw-s3cret@127.0.0.1:5432/nexus",
+        )
+        .env("REDIS_URL", "redis://:redis-s3cret@127.0.0.1:6379")
+        .env("NEXUS_BIND", "127.0.0.1:9999")
+        .arg("config"));
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("127.0.0.1:9999"), "{stdout}");
+    assert!(stdout.contains("REDACTED"), "{stdout}");
+    assert!(!stdout.contains("s3cret"), "{stdout}");
+    assert!(
+        stdout.contains("effective database backend: postgres"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn json_logs_carry_the_request_id_and_never_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(nexus(dir.path()).env("NEXUS_LOG_FORMAT", "json"));
+    let (status, _) = get(
+        &server.url("/healthz?access_token=query-s3cret"),
+        &[
+            ("authorization", "Bearer bearer-s3cret"),
+            ("cookie", "session=cookie-s3cret"),
+            ("x-request-id", "trace-me-123"),
+        ],
+    );
+    assert_eq!(status, 200);
+    let (code, log) = server.stop_with("-TERM");
+    assert_eq!(code, 0);
+    assert!(!log.contains("s3cret"), "a secret reached the log:\n{log}");
+    let request_lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["span"]["request_id"] == "trace-me-123")
+        .collect();
+    assert!(
+        !request_lines.is_empty(),
+        "no log line carries the request id:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{log}"
+    );
+}
+
+#[test]
+fn openapi_command_prints_the_served_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(nexus(dir.path()).arg("openapi"));
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+#[test]
+fn migrate_applies_the_schema_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = run(nexus(dir.path()).arg("migrate"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(dir.path().join("nexus-data/nexus.db").is_file());
+}
+
+#[test]
+fn an_unreachable_database_fails_start_up_quickly_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 9 (discard) on loopback: nothing listens there.
+    let out = run(nexus(dir.path())
+        .env("DATABASE_URL", "postgres://nexus@127.0.0.1:9/nexus")
+        .env("NEXUS_DATABASE__ACQUIRE_TIMEOUT_MS", "1000")
+        .arg("serve"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the postgres database"),
+        "{stderr}"
+    );
+}
