@@ -37,8 +37,81 @@ pub struct Settings {
     pub smtp_url: Option<SecretUrl>,
     /// `pretty` for people at a terminal, `json` for log collectors.
     pub log_format: LogFormat,
+    /// The address people reach this service at, used in links inside emails.
+    pub public_url: String,
+    /// Sender of every email, as `Name <address>`.
+    pub mail_from: String,
     pub database: DatabaseSettings,
     pub http: HttpSettings,
+    pub auth: AuthSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// HMAC key for access tokens (HS256), at least 32 bytes. Unset on embedded defaults:
+    /// a random key is generated once and kept in `{data_dir}/jwt.key`. Every instance
+    /// behind one load balancer must share the same key.
+    pub jwt_secret: Option<SecretString>,
+    /// Lifetime of an access token.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a session: its refresh tokens stop working after this.
+    pub refresh_token_ttl_days: u64,
+    /// Lifetime of an email-verification link.
+    pub verify_token_ttl_hours: u64,
+    /// Lifetime of a password-reset link.
+    pub reset_token_ttl_minutes: u64,
+    /// Failed logins per account or client address before further attempts are refused.
+    pub login_failures_before_lockout: u32,
+    /// How long the refusal lasts after the last failure; doubles with each further one.
+    pub login_lockout_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_days: 30,
+            verify_token_ttl_hours: 48,
+            reset_token_ttl_minutes: 60,
+            login_failures_before_lockout: 5,
+            login_lockout_secs: 60,
+        }
+    }
+}
+
+/// A secret string (a key, a password). Never printed: `Debug` and `Serialize` show
+/// `REDACTED`; [`SecretString::expose`] gives the value to the one place that uses it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl Serialize for SecretString {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(REDACTED)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(SecretString)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -95,8 +168,11 @@ impl Default for Settings {
             amqp_url: None,
             smtp_url: None,
             log_format: LogFormat::Pretty,
+            public_url: "http://127.0.0.1:8080".into(),
+            mail_from: "Nexus <no-reply@nexus.localhost>".into(),
             database: DatabaseSettings::default(),
             http: HttpSettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -385,6 +461,37 @@ impl Settings {
                 problems.push(format!("key `http.cors_allowed_origins`: `{origin}` {e}"));
             }
         }
+        match url::Url::parse(&self.public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => problems.push(format!(
+                "key `public_url` (NEXUS_PUBLIC_URL): `{}` must be an http(s) URL",
+                self.public_url
+            )),
+        }
+        let auth = &self.auth;
+        if let Some(secret) = &auth.jwt_secret
+            && secret.expose().len() < 32
+        {
+            problems.push(
+                "key `auth.jwt_secret` (NEXUS_AUTH__JWT_SECRET): must be at least 32 bytes".into(),
+            );
+        }
+        if auth.access_token_ttl_secs < 30 || auth.access_token_ttl_secs > 86_400 {
+            problems.push("key `auth.access_token_ttl_secs`: must be between 30 and 86400".into());
+        }
+        if auth.refresh_token_ttl_days == 0
+            || auth.verify_token_ttl_hours == 0
+            || auth.reset_token_ttl_minutes == 0
+        {
+            problems.push(
+                "keys `auth.refresh_token_ttl_days`, `auth.verify_token_ttl_hours` and \
+                 `auth.reset_token_ttl_minutes`: must be above 0"
+                    .into(),
+            );
+        }
+        if auth.login_failures_before_lockout == 0 {
+            problems.push("key `auth.login_failures_before_lockout`: must be at least 1".into());
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -522,6 +629,10 @@ mod tests {
                 "postgres://nexus:s3cret@db/nexus?sslpassword=x",
             )),
             redis_url: Some(SecretUrl::new("redis://:hunter2@cache:6379")),
+            auth: AuthSettings {
+                jwt_secret: Some(SecretString::new("jwt-key-that-must-never-be-printed!!")),
+                ..AuthSettings::default()
+            },
             ..Settings::default()
         };
         let printed = s.to_redacted_toml();
@@ -529,6 +640,7 @@ mod tests {
         for text in [&printed, &debugged] {
             assert!(!text.contains("s3cret"), "{text}");
             assert!(!text.contains("hunter2"), "{text}");
+            assert!(!text.contains("never-be-printed"), "{text}");
             assert!(text.contains("REDACTED"), "{text}");
         }
     }

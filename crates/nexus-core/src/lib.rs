@@ -6,11 +6,13 @@
 //! - [`error`]: [`AppError`], the one error type every use case returns. Transports map it
 //!   to their own vocabulary (RFC 9457 problems over REST, `extensions.code` over GraphQL)
 //!   in exactly one place each.
+//! - [`identity`]: users, roles and the validated inputs that create and change them.
 //!
 //! This crate knows nothing of HTTP or SQL; `nexus-db` and `nexus-http` depend on it, never
 //! the other way round.
 
 pub mod config;
 pub mod error;
+pub mod identity;
 
 pub use error::{AppError, ErrorKind, FieldError};

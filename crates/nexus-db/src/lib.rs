@@ -15,6 +15,8 @@
 //! Every query runs under a client-side timeout ([`Db::run`]) and every pool under an
 //! acquire timeout, so a frozen database becomes quick 503s rather than hung requests.
 
+pub mod identity;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -67,6 +69,64 @@ macro_rules! with_pool {
             $crate::Pool::Postgres($pool) => $body,
         }
     };
+}
+
+/// An open transaction of either backend. Obtain one with [`Db::begin`]; run statements in
+/// it through [`with_tx!`].
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A transaction plus the query timeout of the [`Db`] it came from.
+pub struct DbTx {
+    pub tx: Tx,
+    timeout: Duration,
+}
+
+impl DbTx {
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub async fn commit(self) -> AppResult<()> {
+        let timeout = self.timeout;
+        match self.tx {
+            Tx::Sqlite(tx) => timed(timeout, tx.commit()).await,
+            Tx::Postgres(tx) => timed(timeout, tx.commit()).await,
+        }
+    }
+}
+
+/// Runs the same expression against the connection of a [`DbTx`], as [`with_pool!`] does
+/// for a pool: `with_tx!(tx, |conn| sqlx::query("…").execute(conn))`.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match &mut $tx.tx {
+            $crate::Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Awaits a query under `timeout` and maps its error (see [`Db::run`]).
+pub async fn timed<T>(
+    timeout: Duration,
+    query: impl Future<Output = Result<T, sqlx::Error>>,
+) -> AppResult<T> {
+    match tokio::time::timeout(timeout, query).await {
+        Ok(result) => result.map_err(map_sqlx_error),
+        Err(_) => Err(AppError::Unavailable(
+            "the database did not answer in time".into(),
+        )),
+    }
 }
 
 /// A handle on the database: cheap to clone, shared by every request.
@@ -232,7 +292,7 @@ impl Db {
         }
     }
 
-    /// Reverts every migration (tests and `nexus migrate --revert-all` only).
+    /// Reverts every migration. Used by the migration tests; no command exposes it.
     pub async fn revert_all(&self) -> anyhow::Result<()> {
         with_pool!(self, |pool| self
             .migrator()
@@ -264,12 +324,21 @@ impl Db {
         &self,
         query: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> AppResult<T> {
-        match tokio::time::timeout(self.query_timeout, query).await {
-            Ok(result) => result.map_err(map_sqlx_error),
-            Err(_) => Err(AppError::Unavailable(
-                "the database did not answer in time".into(),
-            )),
-        }
+        timed(self.query_timeout, query).await
+    }
+
+    /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`, taking the write
+    /// lock up front: a deferred transaction that reads and then writes can fail with
+    /// "database is locked" without waiting, where an immediate one waits its turn.
+    pub async fn begin(&self) -> AppResult<DbTx> {
+        let tx = match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(self.run(pool.begin_with("BEGIN IMMEDIATE")).await?),
+            Pool::Postgres(pool) => Tx::Postgres(self.run(pool.begin()).await?),
+        };
+        Ok(DbTx {
+            tx,
+            timeout: self.query_timeout,
+        })
     }
 
     pub fn stats(&self) -> PoolStats {

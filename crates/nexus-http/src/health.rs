@@ -72,11 +72,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             backend,
             error: None,
         },
-        Err(err) => Check {
-            status: "failing",
-            backend,
-            error: Some(err.public_detail()),
-        },
+        Err(err) => {
+            tracing::warn!(error = ?err, "readiness: database check failed");
+            Check {
+                status: "failing",
+                backend,
+                error: Some(err.public_detail()),
+            }
+        }
     };
     let ready = database.status == "ok";
     let body = Readiness {

@@ -12,12 +12,14 @@
 //!
 //! Handlers are thin: extract, call the service layer, shape the answer.
 
+pub mod auth;
 pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod openapi;
 pub mod problem;
 pub mod request_id;
+pub mod routes;
 pub mod server;
 pub mod telemetry;
 
@@ -29,6 +31,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use nexus_core::AppError;
 use nexus_core::config::Settings;
 use nexus_db::Db;
+use nexus_service::Services;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -41,16 +44,19 @@ pub use problem::{ApiError, ApiResult, Problem};
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    pub services: Services,
     pub metrics: PrometheusHandle,
 }
 
 impl AppState {
-    pub fn new(db: Db, settings: Settings) -> Self {
-        AppState {
+    pub fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        Ok(AppState {
+            services: Services::new(db.clone(), settings.clone())?,
             db,
-            settings: Arc::new(settings),
+            settings,
             metrics: telemetry::metrics_handle(),
-        }
+        })
     }
 }
 
@@ -61,11 +67,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
         .routes(routes!(problem::describe))
+        .merge(routes::identity::router())
 }
 
 /// The OpenAPI document of [`routes`].
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    openapi::finish(routes().split_for_parts().1)
 }
 
 /// The application.
@@ -76,8 +83,15 @@ pub fn build_router(state: AppState) -> Router {
 /// `routes` behind the full middleware stack, with Swagger UI and the problem fallback.
 pub fn assemble(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
     let (router, api) = routes.split_for_parts();
+    let api = openapi::finish(api);
     let router = router
-        .merge(SwaggerUi::new("/docs").url("/api/openapi.json", api))
+        .merge(
+            SwaggerUi::new("/docs")
+                .url("/api/openapi.json", api)
+                // The default validator badge loads an image from validator.swagger.io,
+                // sending it the document's URL; Nexus serves nothing from elsewhere.
+                .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+        )
         .fallback(not_found);
     middleware::apply(router, &state.settings.http).with_state(state)
 }

@@ -1,10 +1,16 @@
 //! The OpenAPI 3.1 document. Paths are collected from the handlers' `#[utoipa::path]`
 //! attributes by `utoipa-axum` as routes are registered, so a route cannot exist without
-//! its description; this module adds what is document-wide.
+//! its description; [`finish`] then adds what every operation shares (the bearer scheme
+//! and the problem answers), so no handler can forget them.
 
 use utoipa::OpenApi;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
 
-use crate::problem::Problem;
+use crate::problem::{PROBLEM_JSON, Problem};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,12 +21,103 @@ for software engineers.\n\n\
 Conventions: JSON with snake_case fields; RFC 3339 UTC timestamps; UUIDv7 ids. Every error \
 is an RFC 9457 problem (`application/problem+json`) whose `type` names a stable kind \
 documented at that URI; 422 answers list every invalid field in `errors`. Every answer \
-carries `X-Request-Id` (an incoming one is kept when it is short and plain).",
+carries `X-Request-Id` (an incoming one is kept when it is short and plain). Lists take \
+`limit` (1-100, default 20) and the opaque `cursor` from the previous page's `next_cursor`.\n\n\
+Authentication: `Authorization: Bearer <token>` with either an access token from \
+`/api/v1/auth/login` (15 minutes; renew with `/api/v1/auth/refresh`) or a personal access \
+token (`nxp_…`, from `/api/v1/me/tokens`) whose `read` scope cannot change anything.",
         license(name = "MIT OR Apache-2.0"),
     ),
     tags(
+        (name = "identity", description = "Accounts, sign-in, sessions and personal access tokens."),
+        (name = "admin", description = "User management for admins."),
         (name = "operations", description = "Liveness, readiness, metrics and error documentation."),
     ),
     components(schemas(Problem, nexus_core::FieldError)),
 )]
 pub struct ApiDoc;
+
+/// Adds the bearer security scheme and the problem answers every operation can give.
+pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "An access token (JWT) from /api/v1/auth/login, or a personal access token (nxp_…).",
+                ))
+                .build(),
+        ),
+    );
+    for item in api.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_problem_responses(op);
+        }
+    }
+    api
+}
+
+fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+fn add_problem_responses(op: &mut Operation) {
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let has_body = op.request_body.is_some();
+    let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let mut standard: Vec<(&str, &str)> = Vec::new();
+    if has_body || has_params {
+        standard.push((
+            "400",
+            "The request could not be parsed (malformed JSON or parameters).",
+        ));
+    }
+    if secured {
+        standard.push(("401", "Missing, invalid, expired or revoked credentials."));
+        standard.push((
+            "403",
+            "The credentials do not allow this (role, token scope, unverified email).",
+        ));
+    }
+    if has_body {
+        standard.push(("413", "The body is larger than the limit."));
+        standard.push(("415", "The body is not `application/json`."));
+        standard.push(("422", "Some fields are invalid; `errors` lists them."));
+    }
+    standard.push(("429", "Too many requests; wait for `Retry-After` seconds."));
+    standard.push((
+        "500",
+        "An unexpected failure; quote `request_id` when reporting it.",
+    ));
+    standard.push((
+        "503",
+        "A dependency is not answering, or the request timed out.",
+    ));
+    for (status, description) in standard {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem_response(description));
+    }
+}

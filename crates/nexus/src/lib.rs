@@ -63,7 +63,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (key `bind`)", settings.bind))?;
         Ok(Application {
             listener,
-            state: AppState::new(db, settings),
+            state: AppState::new(db, settings)?,
         })
     }
 
@@ -95,7 +95,14 @@ impl Application {
         nexus_http::server::serve(self.listener, router, shutdown, drain)
             .await
             .context("serving HTTP")?;
-        self.state.db.close().await;
+        // Bounded like the drain: a request still stuck on a frozen database holds its
+        // connection, and waiting for it would hold the process open.
+        if tokio::time::timeout(Duration::from_secs(5), self.state.db.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database pool did not close within 5 s; exiting anyway");
+        }
         tracing::info!("stopped");
         Ok(())
     }

@@ -1,0 +1,307 @@
+//! Identity domain types: who a user is, and the inputs that create or change one.
+//!
+//! Values are parsed into newtypes whose constructors reject bad input, so an invalid email
+//! or handle cannot reach the service layer. Each constructor reports the field it was
+//! given, ready for a 422 listing.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
+
+/// What a user may do across the whole service. Per-cohort mentor rights come later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Learner,
+    Mentor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Learner => "learner",
+            Role::Mentor => "mentor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "learner" => Some(Role::Learner),
+            "mentor" => Some(Role::Mentor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The part of the stack a learner works on; used for collaborator matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Track {
+    Backend,
+    Frontend,
+    Fullstack,
+    #[default]
+    Other,
+}
+
+impl Track {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Track::Backend => "backend",
+            Track::Frontend => "frontend",
+            Track::Fullstack => "fullstack",
+            Track::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Track> {
+        match s {
+            "backend" => Some(Track::Backend),
+            "frontend" => Some(Track::Frontend),
+            "fullstack" => Some(Track::Fullstack),
+            "other" => Some(Track::Other),
+            _ => None,
+        }
+    }
+}
+
+/// An email address, trimmed, with its normalised form (lowercased) used for uniqueness,
+/// so `Ada@Example.com` and `ada@example.com` are one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub display: String,
+    pub normalized: String,
+}
+
+impl Email {
+    pub fn parse(field: &str, raw: &str) -> Result<Email, FieldError> {
+        let s = raw.trim();
+        let bad = |m: &str| Err(FieldError::new(field, m));
+        if s.is_empty() {
+            return bad("must not be empty");
+        }
+        if s.len() > 254 {
+            return bad("must be at most 254 characters");
+        }
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return bad("must be an email address like name@example.com");
+        };
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && local
+                .chars()
+                .all(|c| !c.is_whitespace() && !c.is_control() && c != '<' && c != '>');
+        if !domain_ok || !local_ok {
+            return bad("must be an email address like name@example.com");
+        }
+        Ok(Email {
+            display: s.to_owned(),
+            normalized: s.to_lowercase(),
+        })
+    }
+}
+
+/// A public handle: 3-30 of `a-z`, `0-9` and `-`, not starting or ending with `-`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Handle(String);
+
+impl Handle {
+    pub fn parse(field: &str, raw: &str) -> Result<Handle, FieldError> {
+        let s = raw.trim();
+        let ok = (3..=30).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if ok {
+            Ok(Handle(s.to_owned()))
+        } else {
+            Err(FieldError::new(
+                field,
+                "must be 3-30 characters of a-z, 0-9 and -, not starting or ending with -",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A password as typed: 12 to 128 characters (counted as Unicode scalar values).
+pub struct Password(String);
+
+impl Password {
+    pub const MIN: usize = 12;
+    pub const MAX: usize = 128;
+
+    pub fn parse(field: &str, raw: String) -> Result<Password, FieldError> {
+        let n = raw.chars().count();
+        if n < Self::MIN {
+            return Err(FieldError::new(field, "must be at least 12 characters"));
+        }
+        if n > Self::MAX {
+            return Err(FieldError::new(field, "must be at most 128 characters"));
+        }
+        Ok(Password(raw))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(REDACTED)")
+    }
+}
+
+/// Free text with a length bound and no control characters, trimmed.
+pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    let s = raw.trim();
+    let n = s.chars().count();
+    if n < min {
+        return Err(FieldError::new(
+            field,
+            if min <= 1 {
+                "must not be empty".to_owned()
+            } else {
+                format!("must be at least {min} characters")
+            },
+        ));
+    }
+    if n > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// Collects field errors across several parses and turns them into one 422.
+#[derive(Default)]
+pub struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, error: FieldError) {
+        self.errors.push(error);
+    }
+
+    /// `Ok` when nothing failed; the caller then unwraps its `Option`s with `expect`-free
+    /// pattern matching.
+    pub fn finish(self) -> Result<(), crate::AppError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::AppError::Validation(self.errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_for_uniqueness() {
+        let e = Email::parse("email", "  Ada.Lovelace@Example.COM ").unwrap();
+        assert_eq!(e.display, "Ada.Lovelace@Example.COM");
+        assert_eq!(e.normalized, "ada.lovelace@example.com");
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.io",
+            "ada@localhost",
+            "a b@x.io",
+            "ada@x..io",
+            "ada@.x.io",
+        ] {
+            assert!(Email::parse("email", bad).is_err(), "{bad}");
+        }
+        assert!(Email::parse("email", &format!("{}@x.io", "a".repeat(300))).is_err());
+        assert!(Email::parse("email", "jürgen@bücher.de").is_ok());
+    }
+
+    #[test]
+    fn handles_follow_the_rules() {
+        for good in ["ada", "ada-lovelace", "a1b2c3", &"x".repeat(30)] {
+            assert!(Handle::parse("handle", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "ab",
+            "Ada",
+            "ada_l",
+            "-ada",
+            "ada-",
+            "adà",
+            &"x".repeat(31),
+            "",
+        ] {
+            assert!(Handle::parse("handle", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_12_to_128_characters() {
+        assert!(Password::parse("password", "short".into()).is_err());
+        assert!(Password::parse("password", "x".repeat(12)).is_ok());
+        assert!(Password::parse("password", "é".repeat(128)).is_ok());
+        assert!(Password::parse("password", "x".repeat(129)).is_err());
+        let p = Password::parse("password", "correct horse battery".into()).unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+    }
+
+    #[test]
+    fn text_is_trimmed_bounded_and_free_of_control_characters() {
+        assert_eq!(bounded_text("f", "  hi  ", 1, 10).unwrap(), "hi");
+        assert!(bounded_text("f", "   ", 1, 10).is_err());
+        assert!(bounded_text("f", "abcdefghijk", 1, 10).is_err());
+        assert!(bounded_text("f", "a\u{0}b", 1, 10).is_err());
+        assert!(bounded_text("f", "名前🦀", 1, 3).is_ok());
+    }
+}

@@ -1,0 +1,624 @@
+//! Queries for accounts, sessions, refresh tokens, personal access tokens and email tokens.
+//!
+//! Reads take the [`Db`]; writes take a [`DbTx`] so the service decides what one
+//! transaction covers. Ownership is part of every lookup of a user's object (`WHERE id = $1
+//! AND user_id = $2`), so another user's object is simply not found.
+
+use chrono::{DateTime, Utc};
+use nexus_core::error::AppResult;
+use uuid::Uuid;
+
+use crate::{Db, DbTx, timed, with_pool, with_tx};
+
+const USER_COLUMNS: &str = "id, email, email_normalized, handle, display_name, bio, track, role, \
+     password_hash, email_verified_at, disabled_at, created_at, updated_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub email_normalized: String,
+    pub handle: String,
+    pub display_name: String,
+    pub bio: String,
+    pub track: String,
+    pub role: String,
+    pub password_hash: String,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct NewUser<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+    pub email_normalized: &'a str,
+    pub handle: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub password_hash: &'a str,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert_user(tx: &mut DbTx, u: &NewUser<'_>) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |c| timed(
+        t,
+        sqlx::query(
+            "INSERT INTO users (id, email, email_normalized, handle, display_name, role, \
+             password_hash, email_verified_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+        )
+        .bind(u.id)
+        .bind(u.email)
+        .bind(u.email_normalized)
+        .bind(u.handle)
+        .bind(u.display_name)
+        .bind(u.role)
+        .bind(u.password_hash)
+        .bind(u.verified_at)
+        .bind(u.now)
+        .execute(c)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+macro_rules! find_user_by {
+    ($name:ident, $column:literal, $ty:ty) => {
+        pub async fn $name(db: &Db, value: $ty) -> AppResult<Option<UserRow>> {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {} = $1", $column);
+            with_pool!(db, |p| db
+                .run(
+                    sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(value)
+                        .fetch_optional(p)
+                )
+                .await)
+        }
+    };
+}
+
+find_user_by!(user_by_id, "id", Uuid);
+find_user_by!(user_by_email, "email_normalized", &str);
+find_user_by!(user_by_handle, "handle", &str);
+
+/// Filters of the admin user listing; `after` is the last id of the previous page
+/// (ids are UUIDv7, so id order is creation order).
+#[derive(Debug, Default)]
+pub struct UserFilter<'a> {
+    pub role: Option<&'a str>,
+    pub disabled: Option<bool>,
+    pub handle_prefix: Option<&'a str>,
+    pub after: Option<Uuid>,
+    pub limit: u32,
+}
+
+pub async fn list_users(db: &Db, f: &UserFilter<'_>) -> AppResult<Vec<UserRow>> {
+    // The optional filters are written as `($n IS NULL OR …)` so the statement text is
+    // fixed and every value is a bound parameter.
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users \
+         WHERE ($1 IS NULL OR role = $1) \
+           AND ($2 IS NULL OR (disabled_at IS NOT NULL) = $2) \
+           AND ($3 IS NULL OR handle LIKE $3) \
+           AND ($4 IS NULL OR id > $4) \
+         ORDER BY id LIMIT $5"
+    );
+    let prefix = f.handle_prefix.map(|p| {
+        let escaped: String = p
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        format!("{escaped}%")
+    });
+    with_pool!(db, |p| db
+        .run(
+            sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(f.role)
+                .bind(f.disabled)
+                .bind(prefix.as_deref())
+                .bind(f.after)
+                .bind(i64::from(f.limit))
+                .fetch_all(p)
+        )
+        .await)
+}
+
+pub struct ProfileChange<'a> {
+    pub display_name: Option<&'a str>,
+    pub bio: Option<&'a str>,
+    pub track: Option<&'a str>,
+}
+
+pub async fn update_profile(
+    tx: &mut DbTx,
+    user_id: Uuid,
+    c: &ProfileChange<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query(
+            "UPDATE users SET display_name = COALESCE($2, display_name), \
+             bio = COALESCE($3, bio), track = COALESCE($4, track), updated_at = $5 WHERE id = $1"
+        )
+        .bind(user_id)
+        .bind(c.display_name)
+        .bind(c.bio)
+        .bind(c.track)
+        .bind(now)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn set_role_and_disabled(
+    tx: &mut DbTx,
+    user_id: Uuid,
+    role: Option<&str>,
+    disabled: Option<bool>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query(
+            "UPDATE users SET role = COALESCE($2, role), \
+             disabled_at = CASE WHEN $3 IS NULL THEN disabled_at \
+                                WHEN $3 THEN COALESCE(disabled_at, $4) ELSE NULL END, \
+             updated_at = $4 WHERE id = $1"
+        )
+        .bind(user_id)
+        .bind(role)
+        .bind(disabled)
+        .bind(now)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn set_password_hash(
+    tx: &mut DbTx,
+    user_id: Uuid,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(user_id)
+            .bind(hash)
+            .bind(now)
+            .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn mark_verified(tx: &mut DbTx, user_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query(
+            "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2 \
+             WHERE id = $1"
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+// ---- sessions and refresh tokens ------------------------------------------------------
+
+pub async fn insert_session(
+    tx: &mut DbTx,
+    id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn insert_refresh_token(
+    tx: &mut DbTx,
+    token_hash: &str,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)"
+        )
+        .bind(token_hash)
+        .bind(session_id)
+        .bind(now)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A refresh token with the state of its session, read inside the rotating transaction.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RefreshLookup {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub rotated_at: Option<DateTime<Utc>>,
+    pub session_expires_at: DateTime<Utc>,
+    pub session_revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn find_refresh_token(
+    tx: &mut DbTx,
+    token_hash: &str,
+) -> AppResult<Option<RefreshLookup>> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query_as::<_, RefreshLookup>(
+            "SELECT r.session_id, s.user_id, r.rotated_at, s.expires_at AS session_expires_at, \
+             s.revoked_at AS session_revoked_at \
+             FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1"
+        )
+        .bind(token_hash)
+        .fetch_optional(conn)
+    )
+    .await)
+}
+
+/// Marks a refresh token used. Returns false when another request rotated it first, which
+/// the caller treats as reuse.
+pub async fn rotate_refresh_token(
+    tx: &mut DbTx,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let t = tx.timeout();
+    let done =
+        with_tx!(tx, |conn| {
+            timed(
+        t,
+        sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL"
+        )
+        .bind(token_hash)
+        .bind(now)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected())
+        })?;
+    Ok(done == 1)
+}
+
+pub async fn revoke_session(
+    tx: &mut DbTx,
+    session_id: Uuid,
+    why: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| {
+        timed(
+        t,
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $2, revoked_why = $3 WHERE id = $1 AND revoked_at IS NULL"
+        )
+        .bind(session_id)
+        .bind(now)
+        .bind(why)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Revokes every live session of a user except `keep` (the caller's own, if any).
+pub async fn revoke_other_sessions(
+    tx: &mut DbTx,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    why: &str,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    let t = tx.timeout();
+    let done = with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $3, revoked_why = $4 \
+             WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR id <> $2)"
+        )
+        .bind(user_id)
+        .bind(keep)
+        .bind(now)
+        .bind(why)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done)
+}
+
+/// What an access token's session resolves to on each request: the user and whether the
+/// session is still live. One round trip.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SessionUser {
+    pub id: Uuid,
+    pub handle: String,
+    pub role: String,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub session_revoked_at: Option<DateTime<Utc>>,
+    pub session_expires_at: DateTime<Utc>,
+}
+
+pub async fn session_user(
+    db: &Db,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<Option<SessionUser>> {
+    with_pool!(db, |p| {
+        db
+        .run(
+            sqlx::query_as::<_, SessionUser>(
+                "SELECT u.id, u.handle, u.role, u.email_verified_at, u.disabled_at, \
+                 s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at \
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.user_id = $2"
+            )
+            .bind(session_id)
+            .bind(user_id)
+            .fetch_optional(p)
+        )
+        .await
+    })
+}
+
+// ---- personal access tokens -----------------------------------------------------------
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PatRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub token_prefix: String,
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub struct NewPat<'a> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub token_prefix: &'a str,
+    pub scope: &'a str,
+    pub now: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert_pat(tx: &mut DbTx, p: &NewPat<'_>) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| {
+        timed(
+        t,
+        sqlx::query(
+            "INSERT INTO personal_access_tokens (id, user_id, name, token_hash, token_prefix, scope, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )
+        .bind(p.id)
+        .bind(p.user_id)
+        .bind(p.name)
+        .bind(p.token_hash)
+        .bind(p.token_prefix)
+        .bind(p.scope)
+        .bind(p.now)
+        .bind(p.expires_at)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+const PAT_COLUMNS: &str =
+    "id, user_id, name, token_prefix, scope, created_at, expires_at, last_used_at, revoked_at";
+
+/// The caller's live tokens (not revoked), newest first.
+pub async fn list_pats(db: &Db, user_id: Uuid) -> AppResult<Vec<PatRow>> {
+    let sql = format!(
+        "SELECT {PAT_COLUMNS} FROM personal_access_tokens \
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC LIMIT 200"
+    );
+    with_pool!(db, |p| db
+        .run(
+            sqlx::query_as::<_, PatRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(user_id)
+                .fetch_all(p)
+        )
+        .await)
+}
+
+/// Revokes one of the owner's tokens. Returns false when the owner has no such live token
+/// (including when it belongs to someone else).
+pub async fn revoke_pat(
+    tx: &mut DbTx,
+    id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let t = tx.timeout();
+    let done = with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query(
+            "UPDATE personal_access_tokens SET revoked_at = $3 \
+             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL"
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(now)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// A token presented as a bearer credential, with its owner.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PatUser {
+    pub token_id: Uuid,
+    pub scope: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub id: Uuid,
+    pub handle: String,
+    pub role: String,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+pub async fn pat_user(db: &Db, token_hash: &str) -> AppResult<Option<PatUser>> {
+    with_pool!(db, |p| {
+        db
+        .run(
+            sqlx::query_as::<_, PatUser>(
+                "SELECT t.id AS token_id, t.scope, t.expires_at, t.revoked_at, u.id, u.handle, u.role, \
+                 u.email_verified_at, u.disabled_at \
+                 FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+            )
+            .bind(token_hash)
+            .fetch_optional(p)
+        )
+        .await
+    })
+}
+
+pub async fn touch_pat(db: &Db, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    with_pool!(db, |p| db
+        .run(
+            sqlx::query("UPDATE personal_access_tokens SET last_used_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(p)
+        )
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+// ---- email tokens -------------------------------------------------------------------
+
+pub async fn insert_email_token(
+    tx: &mut DbTx,
+    token_hash: &str,
+    user_id: Uuid,
+    purpose: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query(
+            "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)"
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(purpose)
+        .bind(now)
+        .bind(expires_at)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Uses a live email token of `purpose` exactly once: the update succeeds for one caller
+/// only. Returns the user it belongs to.
+pub async fn consume_email_token(
+    tx: &mut DbTx,
+    token_hash: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Uuid>> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query_scalar::<_, Uuid>(
+            "UPDATE email_tokens SET used_at = $3 \
+             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
+             RETURNING user_id"
+        )
+        .bind(token_hash)
+        .bind(purpose)
+        .bind(now)
+        .fetch_optional(conn)
+    )
+    .await)
+}
+
+/// Invalidates a user's other unused tokens of a purpose (a new reset link voids old ones).
+pub async fn void_email_tokens(
+    tx: &mut DbTx,
+    user_id: Uuid,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| {
+        timed(
+        t,
+        sqlx::query(
+            "UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL"
+        )
+        .bind(user_id)
+        .bind(purpose)
+        .bind(now)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! REST handlers, one module per area. Each handler extracts, calls one service function
+//! and shapes the answer; nothing else.
+
+pub mod identity;

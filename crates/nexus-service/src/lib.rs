@@ -1,0 +1,59 @@
+//! Every Nexus use case, with its authorization, independent of transport.
+//!
+//! # Layout
+//! - [`Services`]: what a use case needs (database, token keys, password hasher, mailer,
+//!   login throttle), built once per process and shared.
+//! - [`actor`]: who is asking ([`actor::Principal`], [`actor::AuthUser`]) and the checks
+//!   on them (role, scope, verified email).
+//! - [`identity`]: accounts, sign-in, sessions, personal access tokens, admin user
+//!   management.
+//! - [`page`]: cursor pagination shared by every list.
+//! - [`secrets`], [`passwords`], [`mail`], [`throttle`]: the machinery behind identity.
+//!
+//! REST handlers and GraphQL resolvers call these functions and only translate inputs and
+//! outputs; business rules and authorization live here, once.
+
+pub mod actor;
+pub mod identity;
+pub mod mail;
+pub mod page;
+pub mod passwords;
+pub mod secrets;
+pub mod throttle;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nexus_core::config::Settings;
+use nexus_db::Db;
+
+/// Shared state of the service layer. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub tokens: secrets::AccessTokens,
+    pub passwords: passwords::Passwords,
+    pub mailer: mail::Mailer,
+    pub login_throttle: Arc<throttle::LoginThrottle>,
+}
+
+impl Services {
+    pub fn new(db: Db, settings: Arc<Settings>) -> anyhow::Result<Services> {
+        std::fs::create_dir_all(&settings.data_dir)?;
+        let tokens = secrets::AccessTokens::from_settings(&settings.auth, &settings.data_dir)?;
+        let mailer = mail::Mailer::files(settings.data_dir.join("outbox"), &settings.mail_from)?;
+        let login_throttle = Arc::new(throttle::LoginThrottle::new(
+            settings.auth.login_failures_before_lockout,
+            Duration::from_secs(settings.auth.login_lockout_secs),
+        ));
+        Ok(Services {
+            db,
+            tokens,
+            passwords: passwords::Passwords::new()?,
+            mailer,
+            login_throttle,
+            settings,
+        })
+    }
+}
