@@ -307,9 +307,8 @@ pub async fn rotate_refresh_token(
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let t = tx.timeout();
-    let done =
-        with_tx!(tx, |conn| {
-            timed(
+    let done = with_tx!(tx, |conn| {
+        timed(
         t,
         sqlx::query(
             "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL"
@@ -320,7 +319,7 @@ pub async fn rotate_refresh_token(
     )
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     Ok(done == 1)
 }
 

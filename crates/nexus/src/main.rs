@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use nexus::{Application, StartError};
 use nexus_core::config::Settings;
+use nexus_core::identity::Role;
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +37,41 @@ enum Command {
     Config,
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage users from the operator's shell.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a verified account. The password is read from standard input (first line).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        handle: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long, default_value = "learner", value_parser = parse_role)]
+        role: Role,
+    },
+    /// Give a user a role.
+    SetRole {
+        handle: String,
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+    /// Disable a user (signed out everywhere at once), or enable them again.
+    Disable {
+        handle: String,
+        /// Enable instead of disable.
+        #[arg(long)]
+        enable: bool,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| "expected learner, mentor or admin".to_owned())
 }
 
 fn main() -> ExitCode {
@@ -73,6 +109,7 @@ fn main() -> ExitCode {
             run(settings, serve)
         }
         Command::Migrate => run(settings, migrate),
+        Command::User(cmd) => run(settings, move |s| user(s, cmd)),
     }
 }
 
@@ -126,4 +163,52 @@ async fn migrate(settings: Settings) -> Result<(), StartError> {
     tracing::info!(backend = db.backend().name(), "migrations applied");
     db.close().await;
     Ok(())
+}
+
+async fn user(settings: Settings, cmd: UserCommand) -> Result<(), StartError> {
+    let db = nexus::open_database(&settings).await?;
+    db.migrate().await?;
+    let services = nexus_service::Services::new(db.clone(), std::sync::Arc::new(settings))?;
+    let outcome = match cmd {
+        UserCommand::Create {
+            email,
+            handle,
+            display_name,
+            role,
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(anyhow::Error::from)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            services
+                .create_user_as_operator(&email, &handle, display_name.as_deref(), password, role)
+                .await
+                .map(|id| println!("created {handle} ({id}) as {role}"))
+        }
+        UserCommand::SetRole { handle, role } => services
+            .set_role_as_operator(&handle, role)
+            .await
+            .map(|()| println!("{handle} is now {role}")),
+        UserCommand::Disable { handle, enable } => services
+            .set_disabled_as_operator(&handle, !enable)
+            .await
+            .map(|()| {
+                println!(
+                    "{handle} is {}",
+                    if enable { "enabled" } else { "disabled" }
+                )
+            }),
+    };
+    db.close().await;
+    outcome.map_err(|e| match e {
+        nexus_core::AppError::Validation(fields) => StartError::Config(
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => StartError::Other(anyhow::anyhow!("{}", other.public_detail())),
+    })
 }

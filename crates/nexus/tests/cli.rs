@@ -294,3 +294,146 @@ fn an_unreachable_database_fails_start_up_quickly_with_a_message() {
         "{stderr}"
     );
 }
+
+fn run_with_stdin(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nexus runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn post_json(url: &str, body: serde_json::Value, token: Option<&str>) -> (u16, serde_json::Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut req = reqwest::Client::new().post(url).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    })
+}
+
+#[test]
+fn operators_create_admins_and_manage_users_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_with_stdin(
+        nexus(dir.path()).args([
+            "user",
+            "create",
+            "--email",
+            "root@example.com",
+            "--handle",
+            "root",
+            "--role",
+            "admin",
+        ]),
+        "an operator password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created root"));
+
+    let out = run_with_stdin(
+        nexus(dir.path()).args([
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--handle",
+            "ada",
+        ]),
+        "ada's long password\n",
+    );
+    assert!(out.status.success());
+    assert!(
+        run(nexus(dir.path()).args(["user", "set-role", "ada", "mentor"]))
+            .status
+            .success()
+    );
+
+    // Bad input is refused with the field named, exit 2.
+    let out = run_with_stdin(
+        nexus(dir.path()).args([
+            "user",
+            "create",
+            "--email",
+            "x@example.com",
+            "--handle",
+            "x",
+        ]),
+        "short\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("handle") && stderr.contains("password"),
+        "{stderr}"
+    );
+    let out = run(nexus(dir.path()).args(["user", "set-role", "ada", "king"]));
+    assert_eq!(out.status.code(), Some(2));
+
+    let server = Server::start(&mut nexus(dir.path()));
+    let (status, pair) = post_json(
+        &server.url("/api/v1/auth/login"),
+        serde_json::json!({"email": "root@example.com", "password": "an operator password"}),
+        None,
+    );
+    assert_eq!(status, 200);
+    let token = pair["access_token"].as_str().unwrap();
+    let (status, body) = get(
+        &server.url("/api/v1/me"),
+        &[("authorization", &format!("Bearer {token}"))],
+    );
+    assert_eq!(status, 200);
+    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["email_verified"], true);
+    let (_, body) = get(&server.url("/api/v1/users/ada"), &[]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["role"],
+        "mentor"
+    );
+
+    // Disabling from the shell takes effect on the running server at once.
+    assert!(
+        run(nexus(dir.path()).args(["user", "disable", "root"]))
+            .status
+            .success()
+    );
+    let (status, _) = get(
+        &server.url("/api/v1/me"),
+        &[("authorization", &format!("Bearer {token}"))],
+    );
+    assert_eq!(status, 401);
+    assert!(
+        run(nexus(dir.path()).args(["user", "disable", "root", "--enable"]))
+            .status
+            .success()
+    );
+    let (status, _) = post_json(
+        &server.url("/api/v1/auth/login"),
+        serde_json::json!({"email": "root@example.com", "password": "an operator password"}),
+        None,
+    );
+    assert_eq!(status, 200);
+    let (code, log) = server.stop_with("-TERM");
+    assert_eq!(code, 0, "{log}");
+}

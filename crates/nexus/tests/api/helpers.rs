@@ -270,3 +270,154 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16, kind: &str) ->
     assert_eq!(body["request_id"].as_str(), request_id.as_deref(), "{body}");
     body
 }
+
+/// A signed-in user of a test.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn patch_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        let mut req = self.client.patch(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn delete_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub fn outbox(&self) -> std::path::PathBuf {
+        self.state.settings.data_dir.join("outbox")
+    }
+
+    /// Every `.eml` in the outbox addressed to `to`, as text.
+    pub fn emails_to(&self, to: &str) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.outbox()) else {
+            return Vec::new();
+        };
+        dir.filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter(|text| {
+                text.lines()
+                    .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
+            })
+            .collect()
+    }
+
+    /// The code on the line after `label:` in the newest matching email to `to`.
+    pub fn code_from_email(&self, to: &str, label: &str) -> String {
+        let marker = format!("{label}:");
+        self.emails_to(to)
+            .iter()
+            .filter_map(|text| {
+                let mut lines = text.lines();
+                lines.find(|l| l.trim() == marker)?;
+                lines.next().map(|l| l.trim().to_owned())
+            })
+            .next_back()
+            .unwrap_or_else(|| panic!("no email to {to} with a `{label}`"))
+    }
+
+    pub async fn register(&self, email: &str, handle: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/register",
+            None,
+            serde_json::json!({"email": email, "handle": handle, "display_name": handle, "password": PASSWORD}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    async fn login_as(&self, email: &str) -> TestUser {
+        let resp = self.login(email, PASSWORD).await;
+        assert_eq!(resp.status(), 200, "login of {email}");
+        let pair: serde_json::Value = resp.json().await.unwrap();
+        TestUser {
+            email: email.to_owned(),
+            access: pair["access_token"].as_str().unwrap().to_owned(),
+            refresh: pair["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Registers, verifies from the outbox, and signs in.
+    pub async fn verified_user(&self, handle: &str) -> TestUser {
+        let email = format!("{handle}@example.com");
+        assert_eq!(self.register(&email, handle).await.status(), 202);
+        let code = self.code_from_email(&email, "Verification code");
+        let resp = self
+            .post_json(
+                "/api/v1/auth/verify-email",
+                None,
+                serde_json::json!({"token": code}),
+            )
+            .await;
+        assert_eq!(resp.status(), 204);
+        self.login_as(&email).await
+    }
+
+    /// An admin created the way an operator does (`nexus user create --role admin`).
+    pub async fn admin(&self, handle: &str) -> TestUser {
+        let email = format!("{handle}@example.com");
+        self.state
+            .services
+            .create_user_as_operator(
+                &email,
+                handle,
+                None,
+                PASSWORD.to_owned(),
+                nexus_core::identity::Role::Admin,
+            )
+            .await
+            .expect("admin created");
+        self.login_as(&email).await
+    }
+}

@@ -5,3 +5,4 @@ mod helpers;
 
 mod database;
 mod foundation;
+mod identity;
