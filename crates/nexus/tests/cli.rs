@@ -437,3 +437,56 @@ fn operators_create_admins_and_manage_users_from_the_shell() {
     let (code, log) = server.stop_with("-TERM");
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn a_request_in_flight_at_sigterm_completes_and_the_process_exits_0() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_with_stdin(
+        nexus(dir.path()).args([
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--handle",
+            "ada",
+        ]),
+        "ada's long password\n",
+    );
+    assert!(out.status.success());
+    let server = Server::start(&mut nexus(dir.path()));
+
+    // A login whose body arrives in two halves, with SIGTERM in between: the request is
+    // inside the server (its handler is reading the body) when the signal lands.
+    let body = br#"{"email":"ada@example.com","password":"ada's long password"}"#;
+    let mut conn = std::net::TcpStream::connect(&server.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(&body[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    conn.write_all(&body[10..]).unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("access_token"), "{answer}");
+
+    let mut server = server;
+    let code = wait_timeout(&mut server.child, Duration::from_secs(30));
+    assert_eq!(code, 0, "{}", server.log.lock().unwrap());
+}

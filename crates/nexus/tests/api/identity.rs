@@ -25,6 +25,7 @@ backend_tests!(
     admins_list_and_manage_users_with_pagination,
     profile_updates_are_validated,
     the_openapi_document_describes_security_and_errors_of_every_operation,
+    expired_email_codes_and_personal_tokens_are_refused,
 );
 
 async fn me(app: &TestApp, token: &str) -> reqwest::Response {
@@ -858,4 +859,55 @@ async fn the_openapi_document_describes_security_and_errors_of_every_operation(b
         }
     }
     assert!(checked >= 18, "{checked} operations");
+}
+
+async fn expired_email_codes_and_personal_tokens_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(app.register("ada@example.com", "ada").await.status(), 202);
+    let ada = app
+        .login("ada@example.com", PASSWORD)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let access = ada["access_token"].as_str().unwrap();
+    let pat: Value = app
+        .post_json(
+            "/api/v1/me/tokens",
+            Some(access),
+            json!({"name": "soon", "scope": "read", "expires_in_days": 1}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let pat = pat["token"].as_str().unwrap();
+    assert_eq!(me(&app, pat).await.status(), 200);
+
+    // Move every expiry into the past, as time passing would.
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let db = &app.state.db;
+    nexus_db::with_pool!(db, |p| {
+        sqlx::query("UPDATE email_tokens SET expires_at = $1")
+            .bind(past)
+            .execute(p)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE personal_access_tokens SET expires_at = $1")
+            .bind(past)
+            .execute(p)
+            .await
+            .unwrap();
+    });
+    let code = app.code_from_email("ada@example.com", "Verification code");
+    let resp = app
+        .post_json("/api/v1/auth/verify-email", None, json!({"token": code}))
+        .await;
+    assert_problem(resp, 422, "validation-failed").await;
+    assert_problem(me(&app, pat).await, 401, "unauthenticated").await;
+    assert_eq!(
+        me(&app, access).await.status(),
+        200,
+        "the session itself is still live"
+    );
 }
