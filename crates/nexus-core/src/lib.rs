@@ -6,6 +6,7 @@
 //! - [`error`]: [`AppError`], the one error type every use case returns. Transports map it
 //!   to their own vocabulary (RFC 9457 problems over REST, `extensions.code` over GraphQL)
 //!   in exactly one place each.
+//! - [`hub`]: note kinds, slugs, Markdown rendering and sanitising, search queries.
 //! - [`identity`]: users, roles and the validated inputs that create and change them.
 //!
 //! This crate knows nothing of HTTP or SQL; `nexus-db` and `nexus-http` depend on it, never
@@ -13,6 +14,7 @@
 
 pub mod config;
 pub mod error;
+pub mod hub;
 pub mod identity;
 
 pub use error::{AppError, ErrorKind, FieldError};

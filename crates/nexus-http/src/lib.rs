@@ -68,6 +68,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::metrics))
         .routes(routes!(problem::describe))
         .merge(routes::identity::router())
+        .merge(routes::hub::router())
 }
 
 /// The OpenAPI document of [`routes`].

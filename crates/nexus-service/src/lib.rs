@@ -5,6 +5,7 @@
 //!   login throttle), built once per process and shared.
 //! - [`actor`]: who is asking ([`actor::Principal`], [`actor::AuthUser`]) and the checks
 //!   on them (role, scope, verified email).
+//! - [`hub`]: topics, notes, revisions, cross-references and search.
 //! - [`identity`]: accounts, sign-in, sessions, personal access tokens, admin user
 //!   management.
 //! - [`page`]: cursor pagination shared by every list.
@@ -14,6 +15,7 @@
 //! outputs; business rules and authorization live here, once.
 
 pub mod actor;
+pub mod hub;
 pub mod identity;
 pub mod mail;
 pub mod page;

@@ -71,6 +71,33 @@ pub fn page_of<R, T>(
     }
 }
 
+/// A cursor for lists ordered by a timestamp and then id (e.g. "recently updated").
+pub fn encode_time_cursor(at: chrono::DateTime<chrono::Utc>, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("t1:{}|{id}", at.to_rfc3339()))
+}
+
+pub fn decode_time_cursor(
+    raw: Option<&str>,
+) -> Result<Option<(chrono::DateTime<chrono::Utc>, Uuid)>, AppError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let bad = || {
+        AppError::Validation(vec![FieldError::new(
+            "cursor",
+            "is not a cursor this API issued for this order",
+        )])
+    };
+    let text =
+        String::from_utf8(URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (at, id) = text
+        .strip_prefix("t1:")
+        .and_then(|r| r.split_once('|'))
+        .ok_or_else(bad)?;
+    let at = chrono::DateTime::parse_from_rfc3339(at)
+        .map_err(|_| bad())?
+        .with_timezone(&chrono::Utc);
+    Ok(Some((at, Uuid::parse_str(id).map_err(|_| bad())?)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

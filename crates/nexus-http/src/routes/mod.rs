@@ -1,4 +1,5 @@
 //! REST handlers, one module per area. Each handler extracts, calls one service function
 //! and shapes the answer; nothing else.
 
+pub mod hub;
 pub mod identity;

@@ -827,7 +827,11 @@ async fn the_openapi_document_describes_security_and_errors_of_every_operation(b
             let secured = op
                 .get("security")
                 .is_some_and(|s| !s.as_array().unwrap().is_empty());
-            let needs_auth = path.starts_with("/api/v1/me") || path.starts_with("/api/v1/admin");
+            // Own-account and admin routes need a credential, and so does every write
+            // outside the sign-in flow itself.
+            let needs_auth = path.starts_with("/api/v1/me")
+                || path.starts_with("/api/v1/admin")
+                || (method != "get" && !path.starts_with("/api/v1/auth/"));
             assert_eq!(secured, needs_auth, "{method} {path} security");
             if secured {
                 assert!(

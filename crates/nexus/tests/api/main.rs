@@ -5,4 +5,5 @@ mod helpers;
 
 mod database;
 mod foundation;
+mod hub;
 mod identity;
