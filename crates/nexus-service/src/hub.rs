@@ -6,6 +6,7 @@
 //! version it starts from (`If-Match`), so concurrent edits never overwrite each other.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use nexus_core::hub::{self, NoteKind, NoteStatus, SearchQuery};
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::{AuthUser, Principal};
+use crate::cache::ReadCache;
 use crate::page::{self, Page};
 
 // ---- inputs and outputs ---------------------------------------------------------------
@@ -594,12 +596,26 @@ impl Services {
             .ok_or_else(|| not_found(slug))
     }
 
-    pub async fn note(&self, who: &Principal, slug: &str) -> AppResult<NoteDetail> {
+    /// A note as the caller may see it. Published notes look the same to everyone, so
+    /// their answer is cached; drafts and archived notes always come from the database.
+    pub async fn note(&self, who: &Principal, slug: &str) -> AppResult<Arc<NoteDetail>> {
+        if let Some(hit) = self.cache.note(slug).await {
+            return Ok(hit);
+        }
         let note = self.visible_note(who, slug).await?;
-        self.detail(note).await
+        let published = note.status == "published";
+        let detail = Arc::new(self.detail(note).await?);
+        if published {
+            self.cache.put_note(detail.clone()).await;
+        }
+        Ok(detail)
     }
 
-    pub async fn create_note(&self, actor: &AuthUser, input: CreateNote) -> AppResult<NoteDetail> {
+    pub async fn create_note(
+        &self,
+        actor: &AuthUser,
+        input: CreateNote,
+    ) -> AppResult<Arc<NoteDetail>> {
         actor.require_write()?;
         actor.require_verified()?;
         let mut check = Checker::default();
@@ -659,6 +675,7 @@ impl Services {
         .await?;
         repo::index_note(&mut tx, id, &prepared.title, &prepared.search_text).await?;
         tx.commit().await?;
+        self.cache.note_changed(&slug).await;
         self.note(&Principal::User(actor.clone()), &slug).await
     }
 
@@ -670,7 +687,7 @@ impl Services {
         slug: &str,
         expected_version: Option<i32>,
         input: UpdateNote,
-    ) -> AppResult<NoteDetail> {
+    ) -> AppResult<Arc<NoteDetail>> {
         actor.require_write()?;
         let note = self
             .visible_note(&Principal::User(actor.clone()), slug)
@@ -807,7 +824,9 @@ impl Services {
         )
         .await?;
         repo::index_note(&mut tx, note.id, &prepared.title, &prepared.search_text).await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.cache.note_changed(&note.slug).await;
+        Ok(())
     }
 
     /// Archives a note (author or admin): it leaves lists and search.
@@ -826,11 +845,42 @@ impl Services {
         }
         let mut tx = self.db.begin().await?;
         repo::set_status(&mut tx, note.id, "archived", Utc::now()).await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.cache.note_changed(&note.slug).await;
+        Ok(())
     }
 
-    pub async fn list_notes(&self, who: &Principal, q: NoteQuery) -> AppResult<Page<NoteListItem>> {
+    pub async fn list_notes(
+        &self,
+        who: &Principal,
+        q: NoteQuery,
+    ) -> AppResult<Arc<Page<NoteListItem>>> {
         let limit = page::limit(q.limit)?;
+        let cacheable = q.cursor.is_none()
+            && q.kind.is_none()
+            && q.author.is_none()
+            && q.tag.is_none()
+            && q.sort == NoteSort::Newest
+            && q.status.is_none_or(|s| s == NoteStatus::Published);
+        let key = cacheable.then(|| ReadCache::first_page_key(q.topic.as_deref(), limit));
+        if let Some(key) = &key
+            && let Some(hit) = self.cache.first_page(key).await
+        {
+            return Ok(hit);
+        }
+        let page = Arc::new(self.list_notes_uncached(who, q, limit).await?);
+        if let Some(key) = key {
+            self.cache.put_first_page(key, page.clone()).await;
+        }
+        Ok(page)
+    }
+
+    async fn list_notes_uncached(
+        &self,
+        who: &Principal,
+        q: NoteQuery,
+        limit: u32,
+    ) -> AppResult<Page<NoteListItem>> {
         let status = q.status.unwrap_or(NoteStatus::Published);
         let mut author = None;
         if let Some(handle) = &q.author {
@@ -978,7 +1028,7 @@ impl Services {
         actor: &AuthUser,
         slug: &str,
         number: i32,
-    ) -> AppResult<NoteDetail> {
+    ) -> AppResult<Arc<NoteDetail>> {
         actor.require_write()?;
         let note = self
             .visible_note(&Principal::User(actor.clone()), slug)

@@ -697,6 +697,10 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        if name.is_some() {
+            // Notes show their author's display name.
+            self.cache.everything_changed();
+        }
         self.me(actor).await
     }
 

@@ -9,12 +9,14 @@
 //! - [`identity`]: accounts, sign-in, sessions, personal access tokens, admin user
 //!   management.
 //! - [`page`]: cursor pagination shared by every list.
+//! - [`cache`]: in-process caches of the hottest read answers, invalidated by writes.
 //! - [`secrets`], [`passwords`], [`mail`], [`throttle`]: the machinery behind identity.
 //!
 //! REST handlers and GraphQL resolvers call these functions and only translate inputs and
 //! outputs; business rules and authorization live here, once.
 
 pub mod actor;
+pub mod cache;
 pub mod hub;
 pub mod identity;
 pub mod mail;
@@ -38,6 +40,7 @@ pub struct Services {
     pub passwords: passwords::Passwords,
     pub mailer: mail::Mailer,
     pub login_throttle: Arc<throttle::LoginThrottle>,
+    pub cache: cache::ReadCache,
 }
 
 impl Services {
@@ -55,6 +58,7 @@ impl Services {
             passwords: passwords::Passwords::new()?,
             mailer,
             login_throttle,
+            cache: cache::ReadCache::new(50_000, Duration::from_secs(60)),
             settings,
         })
     }

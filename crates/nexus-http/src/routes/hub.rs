@@ -1,5 +1,7 @@
 //! `/api/v1/topics*`, `/api/v1/notes*` and `/api/v1/search`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -63,7 +65,7 @@ fn not_modified(headers: &HeaderMap, tag: &HeaderValue) -> bool {
         })
 }
 
-fn with_etag(note: NoteDetail, status: StatusCode) -> Response {
+fn with_etag(note: Arc<NoteDetail>, status: StatusCode) -> Response {
     let tag = etag(note.version);
     (status, [(header::ETAG, tag)], Json(note)).into_response()
 }
@@ -164,7 +166,7 @@ async fn list_notes(
     State(s): State<AppState>,
     Caller(who): Caller,
     Query(p): Query<NotesParams>,
-) -> ApiResult<Json<Page<NoteListItem>>> {
+) -> ApiResult<Json<Arc<Page<NoteListItem>>>> {
     let q = NoteQuery {
         topic: p.topic,
         kind: p.kind,

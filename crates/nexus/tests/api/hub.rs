@@ -18,6 +18,7 @@ backend_tests!(
     drafts_are_visible_to_their_author_only,
     note_inputs_are_validated,
     topics_are_managed_by_admins_and_counted,
+    cached_answers_follow_every_write,
 );
 
 /// An admin with three topics, and a verified author.
@@ -998,4 +999,90 @@ async fn topics_are_managed_by_admins_and_counted(backend: Backend) {
         "Systems programming"
     );
     assert_problem(app.get("/api/v1/topics/nope").await, 404, "not-found").await;
+}
+
+async fn cached_answers_follow_every_write(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, ada) = setup(&app).await;
+    create(&app, &ada, note("Cached read", "first", &["rust"])).await;
+    for _ in 0..3 {
+        let n: Value = app
+            .get("/api/v1/notes/cached-read")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(n["body_md"], "first");
+        let page: Value = app
+            .get("/api/v1/notes?topic=rust")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(slugs(&page), ["cached-read"]);
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"cache_requests_total{cache="note",result="hit"}"#),
+        "{metrics}"
+    );
+
+    // Each kind of write shows at once in the next read.
+    assert_eq!(
+        patch(
+            &app,
+            &ada,
+            "cached-read",
+            Some(1),
+            json!({"body_md": "second"})
+        )
+        .await
+        .status(),
+        200
+    );
+    let n: Value = app
+        .get("/api/v1/notes/cached-read")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(n["body_md"], "second");
+    create(&app, &ada, note("Newer", "x", &["rust"])).await;
+    let page: Value = app
+        .get("/api/v1/notes?topic=rust")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(slugs(&page), ["newer", "cached-read"]);
+    app.patch_json(
+        "/api/v1/me",
+        Some(&ada.access),
+        json!({"display_name": "Ada Lovelace"}),
+    )
+    .await;
+    let n: Value = app
+        .get("/api/v1/notes/cached-read")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(n["author"]["display_name"], "Ada Lovelace");
+    let page: Value = app
+        .get("/api/v1/notes?topic=rust")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"][0]["author"]["display_name"], "Ada Lovelace");
+    app.delete_auth("/api/v1/notes/cached-read", &ada.access)
+        .await;
+    assert_problem(app.get("/api/v1/notes/cached-read").await, 404, "not-found").await;
+    let page: Value = app
+        .get("/api/v1/notes?topic=rust")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(slugs(&page), ["newer"]);
 }
