@@ -4,6 +4,8 @@
 //! (data directory, database pool, migrations, listener) and reports the real port, so a
 //! test can bind port 0 and talk to exactly what production runs.
 
+pub mod seed;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -40,6 +40,18 @@ enum Command {
     /// Manage users from the operator's shell.
     #[command(subcommand)]
     User(UserCommand),
+    /// Fill an empty database with the benchmark data set (fixed seed, deterministic).
+    Seed {
+        /// Build DESIGN.md's benchmark data set.
+        #[arg(long, required = true)]
+        bench: bool,
+        /// Number of notes (default: the benchmark's 100,000).
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        notes: u32,
+        /// Number of users.
+        #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        users: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +122,11 @@ fn main() -> ExitCode {
         }
         Command::Migrate => run(settings, migrate),
         Command::User(cmd) => run(settings, move |s| user(s, cmd)),
+        Command::Seed {
+            bench: _,
+            notes,
+            users,
+        } => run(settings, move |s| seed(s, notes, users)),
     }
 }
 
@@ -211,4 +228,18 @@ async fn user(settings: Settings, cmd: UserCommand) -> Result<(), StartError> {
         ),
         other => StartError::Other(anyhow::anyhow!("{}", other.public_detail())),
     })
+}
+
+async fn seed(settings: Settings, notes: u32, users: u32) -> Result<(), StartError> {
+    let db = nexus::open_database(&settings).await?;
+    db.migrate().await?;
+    let services = nexus_service::Services::new(db.clone(), std::sync::Arc::new(settings))?;
+    let shape = nexus::seed::Shape {
+        topics: 50,
+        users: users as usize,
+        notes: notes as usize,
+    };
+    let result = nexus::seed::run(&services, shape).await;
+    db.close().await;
+    Ok(result?)
 }

@@ -490,3 +490,54 @@ fn a_request_in_flight_at_sigterm_completes_and_the_process_exits_0() {
     let code = wait_timeout(&mut server.child, Duration::from_secs(30));
     assert_eq!(code, 0, "{}", server.log.lock().unwrap());
 }
+
+#[test]
+fn the_bench_seed_is_deterministic_and_consistent() {
+    let titles = |dir: &Path| -> (Vec<String>, i64, i64) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            let url = format!("sqlite://{}", dir.join("nexus-data/nexus.db").display());
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM notes ORDER BY title")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            let indexed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes_fts")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            let revisions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM note_revisions")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            (titles, indexed, revisions)
+        })
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for dir in [a.path(), b.path()] {
+        let out = run(nexus(dir).args(["seed", "--bench", "--notes", "60", "--users", "5"]));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("seeded 50 topics, 5 users and 60 notes")
+        );
+    }
+    let (ta, indexed, revisions) = titles(a.path());
+    assert_eq!(ta.len(), 60);
+    assert_eq!(
+        (indexed, revisions),
+        (60, 60),
+        "search index and history kept in step"
+    );
+    assert_eq!(ta, titles(b.path()).0, "same seed, same notes");
+    // A second seed into the same database is refused rather than doubling the data.
+    let out = run(nexus(a.path()).args(["seed", "--bench", "--notes", "5"]));
+    assert!(!out.status.success());
+}
