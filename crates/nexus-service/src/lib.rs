@@ -9,6 +9,7 @@
 //!   management.
 //! - [`page`]: cursor pagination shared by every list.
 //! - [`secrets`], [`passwords`], [`mail`], [`throttle`]: the machinery behind identity.
+//! - [`ratelimit`]: request-rate limits (GCRA), in process or shared through Redis.
 //!
 //! REST handlers and GraphQL resolvers call these functions and only translate inputs and
 //! outputs; business rules and authorization live here, once.
@@ -18,6 +19,7 @@ pub mod identity;
 pub mod mail;
 pub mod page;
 pub mod passwords;
+pub mod ratelimit;
 pub mod secrets;
 pub mod throttle;
 
@@ -36,6 +38,7 @@ pub struct Services {
     pub passwords: passwords::Passwords,
     pub mailer: mail::Mailer,
     pub login_throttle: Arc<throttle::LoginThrottle>,
+    pub rate_limiter: Arc<ratelimit::RateLimiter>,
 }
 
 impl Services {
@@ -47,8 +50,13 @@ impl Services {
             settings.auth.login_failures_before_lockout,
             Duration::from_secs(settings.auth.login_lockout_secs),
         ));
+        let rate_limiter = Arc::new(ratelimit::RateLimiter::new(
+            &settings.rate_limit,
+            settings.redis_url.as_ref(),
+        )?);
         Ok(Services {
             db,
+            rate_limiter,
             tokens,
             passwords: passwords::Passwords::new()?,
             mailer,
