@@ -6,3 +6,4 @@ mod helpers;
 mod database;
 mod foundation;
 mod identity;
+mod safety;
