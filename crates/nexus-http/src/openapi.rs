@@ -79,6 +79,9 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         {
             add_problem_responses(op, limited);
         }
+        if let Some(op) = item.post.as_mut() {
+            mark_replayable(op);
+        }
     }
     api
 }
@@ -153,6 +156,10 @@ fn add_idempotency(op: &mut Operation) {
             .entry(status.to_owned())
             .or_insert_with(|| problem_response(description));
     }
+}
+
+/// Any answer of a POST, the standard problems included, may be a replay.
+fn mark_replayable(op: &mut Operation) {
     for response in op.responses.responses.values_mut() {
         if let RefOr::T(r) = response {
             r.headers.insert(
@@ -211,7 +218,14 @@ fn add_problem_responses(op: &mut Operation, limited: bool) {
         if status == "429" {
             r.headers.insert(
                 "Retry-After".to_owned(),
-                string_header("Seconds to wait before the next request is allowed."),
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1)),
+                    )
+                    .description(Some("Seconds to wait before the next request is allowed."))
+                    .build(),
             );
         }
         for (name, header) in rate_limit_headers() {
