@@ -20,8 +20,10 @@ backend_tests!(
     instances_sharing_redis_share_the_limit,
     an_unreachable_redis_falls_back_to_counting_in_process,
     forwarded_for_counts_only_from_trusted_proxies,
+    login_throttling_sees_the_client_behind_a_trusted_proxy,
     users_are_limited_by_account_and_reads_are_generous,
     a_replayed_create_answers_the_same_and_makes_one_token,
+    an_anonymous_replay_acts_once,
     a_key_reused_with_another_body_is_422,
     a_duplicate_while_the_first_runs_is_409,
     replayed_problems_carry_the_new_request_id,
@@ -173,6 +175,49 @@ async fn forwarded_for_counts_only_from_trusted_proxies(backend: Backend) {
     );
 }
 
+async fn login_throttling_sees_the_client_behind_a_trusted_proxy(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        |s| {
+            s.http.trusted_proxies = vec!["127.0.0.0/8".into()];
+            s.auth.login_failures_before_lockout = 2;
+        },
+        None,
+    )
+    .await;
+    let attempt = |email: &'static str, xff: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", xff)
+            .json(&json!({"email": email, "password": "wrong password!!"}))
+            .send()
+    };
+    // Different accounts, one forwarded address: the address is what locks out.
+    assert_eq!(
+        attempt("a@example.com", "203.0.113.7")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        attempt("b@example.com", "203.0.113.7")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let locked = attempt("c@example.com", "203.0.113.7").await.unwrap();
+    assert_problem(locked, 429, "rate-limited").await;
+    assert_eq!(
+        attempt("d@example.com", "203.0.113.8")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
 async fn users_are_limited_by_account_and_reads_are_generous(backend: Backend) {
     let app = spawn_app_with(
         backend,
@@ -279,6 +324,28 @@ async fn a_replayed_create_answers_the_same_and_makes_one_token(backend: Backend
     assert!(other.headers().get("idempotent-replayed").is_none());
     let other_body: Value = other.json().await.unwrap();
     assert_ne!(other_body["token"], first_body["token"]);
+}
+
+async fn an_anonymous_replay_acts_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = json!({"email": "ada@example.com", "handle": "ada", "display_name": "Ada", "password": PASSWORD});
+    let first = post_with_key(
+        &app,
+        "/api/v1/auth/register",
+        None,
+        "signup-1",
+        body.clone(),
+    )
+    .await;
+    assert_eq!(first.status(), 202);
+    let again = post_with_key(&app, "/api/v1/auth/register", None, "signup-1", body).await;
+    assert_eq!(again.status(), 202);
+    assert_eq!(header(&again, "idempotent-replayed"), "true");
+    assert_eq!(
+        app.emails_to("ada@example.com").len(),
+        1,
+        "one email, not two"
+    );
 }
 
 async fn a_key_reused_with_another_body_is_422(backend: Backend) {
@@ -409,6 +476,28 @@ async fn expired_keys_are_cleaned_up_and_reusable(backend: Backend) {
     .await;
     assert_eq!(reused.status(), 201);
     assert!(reused.headers().get("idempotent-replayed").is_none());
+
+    // The periodic task `nexus serve` runs removes what has expired, and only that.
+    let db = app.state.db.clone();
+    let long_ago = chrono::Utc::now() - chrono::Duration::hours(48);
+    let claimed = nexus_db::idempotency::claim(&db, "ip:192.0.2.1", "old", "f", long_ago, long_ago)
+        .await
+        .unwrap();
+    assert!(claimed);
+    let task = tokio::spawn(nexus_http::safety::cleanup_loop(
+        db.clone(),
+        Duration::from_millis(50),
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    task.abort();
+    let old = nexus_db::idempotency::find(&db, "ip:192.0.2.1", "old")
+        .await
+        .unwrap();
+    assert!(old.is_none(), "the expired key is gone");
+    let kept = nexus_db::idempotency::delete_expired(&db, in_a_day)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1, "the live key survived the cleanup");
 }
 
 async fn malformed_idempotency_keys_are_400(backend: Backend) {
