@@ -44,6 +44,55 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub http: HttpSettings,
     pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Request-rate limits per client (user, or address when anonymous) and route class,
+/// enforced with GCRA: `limit` requests may come at once, then one every
+/// `period_secs / limit` seconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Off only for benchmarks and trusted networks.
+    pub enabled: bool,
+    /// Sign-in, registration and password reset: each route its own bucket, kept small
+    /// because every call costs an argon2 hash or sends an email.
+    pub auth: RatePolicy,
+    /// Every other POST, PUT, PATCH and DELETE, shared across routes.
+    pub write: RatePolicy,
+    /// GET and HEAD, shared across routes.
+    pub read: RatePolicy,
+    /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
+    pub redis_key_prefix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatePolicy {
+    /// Requests allowed within one period (and at once, as a burst).
+    pub limit: u32,
+    pub period_secs: u64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            auth: RatePolicy {
+                limit: 5,
+                period_secs: 60,
+            },
+            write: RatePolicy {
+                limit: 60,
+                period_secs: 60,
+            },
+            read: RatePolicy {
+                limit: 600,
+                period_secs: 60,
+            },
+            redis_key_prefix: "nexus:rl:".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,6 +197,35 @@ pub struct HttpSettings {
     /// Origins allowed to call the API from a browser (`https://app.example.com`). Empty
     /// means no cross-origin access; `*` allows any origin without credentials.
     pub cors_allowed_origins: Vec<String>,
+    /// Addresses or CIDR blocks of reverse proxies whose `X-Forwarded-For` is believed.
+    /// From anyone else the header is ignored, since a client can write anything in it.
+    pub trusted_proxies: Vec<String>,
+    /// How long a client may take to send the request line and headers before its
+    /// connection is closed; bounds slow-header (slowloris) connections.
+    pub header_read_timeout_secs: u64,
+    /// How long an `Idempotency-Key` is remembered; a retry within it replays the answer.
+    pub idempotency_ttl_hours: u64,
+}
+
+impl HttpSettings {
+    /// [`HttpSettings::trusted_proxies`] parsed; a bare address is a one-address block.
+    /// Entries that do not parse are skipped here and refused by [`Settings::validate`].
+    pub fn trusted_proxy_nets(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| parse_net(p).ok())
+            .collect()
+    }
+}
+
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    if let Ok(net) = text.parse::<ipnet::IpNet>() {
+        return Ok(net.trunc());
+    }
+    text.parse::<std::net::IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| "is neither an IP address nor a CIDR block (10.0.0.0/8)".to_owned())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -173,6 +251,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             http: HttpSettings::default(),
             auth: AuthSettings::default(),
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }
@@ -197,6 +276,9 @@ impl Default for HttpSettings {
             request_timeout_secs: 30,
             shutdown_drain_secs: 20,
             cors_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            header_read_timeout_secs: 10,
+            idempotency_ttl_hours: 24,
         }
     }
 }
@@ -461,6 +543,28 @@ impl Settings {
                 problems.push(format!("key `http.cors_allowed_origins`: `{origin}` {e}"));
             }
         }
+        for proxy in &http.trusted_proxies {
+            if let Err(e) = parse_net(proxy) {
+                problems.push(format!("key `http.trusted_proxies`: `{proxy}` {e}"));
+            }
+        }
+        if !(1..=300).contains(&http.header_read_timeout_secs) {
+            problems.push("key `http.header_read_timeout_secs`: must be between 1 and 300".into());
+        }
+        if !(1..=24 * 30).contains(&http.idempotency_ttl_hours) {
+            problems.push("key `http.idempotency_ttl_hours`: must be between 1 and 720".into());
+        }
+        let rl = &self.rate_limit;
+        for (name, policy) in [("auth", rl.auth), ("write", rl.write), ("read", rl.read)] {
+            if policy.limit == 0 || !(1..=86_400).contains(&policy.period_secs) {
+                problems.push(format!(
+                    "key `rate_limit.{name}`: limit must be at least 1 and period_secs between 1 and 86400"
+                ));
+            }
+        }
+        if rl.redis_key_prefix.len() > 100 {
+            problems.push("key `rate_limit.redis_key_prefix`: at most 100 bytes".into());
+        }
         match url::Url::parse(&self.public_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
             _ => problems.push(format!(
@@ -643,6 +747,39 @@ mod tests {
             assert!(!text.contains("never-be-printed"), "{text}");
             assert!(text.contains("REDACTED"), "{text}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_blocks() {
+        let mut s = Settings::default();
+        s.http.trusted_proxies = vec!["10.0.0.0/8".into(), "::1".into()];
+        assert!(s.validate().is_ok());
+        assert_eq!(s.http.trusted_proxy_nets().len(), 2);
+        s.http.trusted_proxies = vec!["10.0.0.0/33".into()];
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("http.trusted_proxies"), "{err}");
+    }
+
+    #[test]
+    fn rate_limit_policies_come_from_the_environment() {
+        Jail::expect_with(|jail| {
+            jail.set_env("NEXUS_RATE_LIMIT__AUTH", "{limit=3,period_secs=10}");
+            jail.set_env("NEXUS_RATE_LIMIT__READ__LIMIT", "7");
+            let s = Settings::load(None).expect("loads");
+            assert_eq!(
+                s.rate_limit.auth,
+                RatePolicy {
+                    limit: 3,
+                    period_secs: 10
+                }
+            );
+            assert_eq!(s.rate_limit.read.limit, 7);
+            assert_eq!(s.rate_limit.write.limit, 60);
+            jail.set_env("NEXUS_RATE_LIMIT__WRITE__LIMIT", "0");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("rate_limit.write"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -7,10 +7,10 @@
 //! Internal errors carry their cause for the log, never for the client: the transport shows
 //! a fixed message and logs the chain.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One invalid field of an input, reported with 422.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// Dotted path of the field in the input (`title`, `topics[2]`, `author.handle`).
     pub field: String,

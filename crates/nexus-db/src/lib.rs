@@ -16,6 +16,7 @@
 //! acquire timeout, so a frozen database becomes quick 503s rather than hung requests.
 
 pub mod hub;
+pub mod idempotency;
 pub mod identity;
 
 use std::future::Future;

@@ -59,6 +59,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
         return Err(AppError::BadRequest("the request body is empty; expected JSON".into()).into());
     }
+    if nested_deeper_than(bytes, MAX_DEPTH) {
+        return Err(AppError::BadRequest(format!(
+            "malformed JSON: nested deeper than {MAX_DEPTH} levels"
+        ))
+        .into());
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -89,6 +95,41 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )))
     })?;
     Ok(value)
+}
+
+/// Deepest nesting of arrays and objects accepted. No Nexus input needs more than a few
+/// levels. serde_json refuses beyond 128 only where it recurses, and a wrong-shaped value
+/// is rejected (422) before the depth is ever reached, so a deep body is refused here,
+/// up front, as malformed: a body is never worth parsing at that depth.
+const MAX_DEPTH: usize = 64;
+
+/// Whether `bytes` open more than `max` arrays or objects at once, ignoring brackets
+/// inside strings. One pass, no allocation; malformed input is left to the parser.
+fn nested_deeper_than(bytes: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// serde_json appends "at line 1 column 17" to data errors; the field path says more.
@@ -141,6 +182,18 @@ mod tests {
         let (k, field) = kind(parse_json(br#""just a string""#));
         assert_eq!(k, ErrorKind::Validation);
         assert_eq!(field, "body");
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_strings_only() {
+        let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+        assert!(nested_deeper_than(deep.as_bytes(), 64));
+        assert!(!nested_deeper_than(br#"{"a":"[[[[[[\"[[[[","b":[{}]}"#, 3));
+        let balanced = format!("{{\"name\":{}{}}}", "[".repeat(1000), "]".repeat(1000));
+        assert_eq!(
+            kind(parse_json(balanced.as_bytes())).0,
+            ErrorKind::BadRequest
+        );
     }
 
     #[test]

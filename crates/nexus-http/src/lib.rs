@@ -8,6 +8,7 @@
 //!   problems, security headers, CORS, compression, panics, timeout, body limit).
 //! - [`problem`]: RFC 9457 answers, the one mapping from [`nexus_core::AppError`].
 //! - [`extract`]: body extractors whose rejections are problems.
+//! - [`safety`]: principal resolution, rate limits and idempotency keys on every route.
 //! - [`health`], [`openapi`], [`telemetry`], [`server`]: operations.
 //!
 //! Handlers are thin: extract, call the service layer, shape the answer.
@@ -20,6 +21,7 @@ pub mod openapi;
 pub mod problem;
 pub mod request_id;
 pub mod routes;
+pub mod safety;
 pub mod server;
 pub mod telemetry;
 
@@ -46,6 +48,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub services: Services,
     pub metrics: PrometheusHandle,
+    /// `http.trusted_proxies`, parsed once.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl AppState {
@@ -53,6 +57,7 @@ impl AppState {
         let settings = Arc::new(settings);
         Ok(AppState {
             services: Services::new(db.clone(), settings.clone())?,
+            trusted_proxies: settings.http.trusted_proxy_nets().into(),
             db,
             settings,
             metrics: telemetry::metrics_handle(),
@@ -86,6 +91,10 @@ pub fn assemble(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
     let (router, api) = routes.split_for_parts();
     let api = openapi::finish(api);
     let router = router
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            safety::guard,
+        ))
         .merge(
             SwaggerUi::new("/docs")
                 .url("/api/openapi.json", api)

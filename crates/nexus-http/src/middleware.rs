@@ -4,6 +4,10 @@
 //! headers → CORS → compression → panic catcher → request timeout → body limit → handler.
 //! The problem finaliser sits outside the panic catcher and the timeout so their answers
 //! get the problem shape too, and inside the request id so problems can quote it.
+//!
+//! Inside all of these, on matched routes only, runs [`crate::safety::guard`] (client
+//! address, principal, rate limit, idempotency key); it needs the application state and
+//! the route template, so `assemble` adds it as a route layer.
 
 use std::time::Duration;
 

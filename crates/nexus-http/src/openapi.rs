@@ -1,12 +1,15 @@
 //! The OpenAPI 3.1 document. Paths are collected from the handlers' `#[utoipa::path]`
 //! attributes by `utoipa-axum` as routes are registered, so a route cannot exist without
 //! its description; [`finish`] then adds what every operation shares (the bearer scheme
-//! and the problem answers), so no handler can forget them.
+//! the problem answers, rate-limit headers and `Idempotency-Key` on POSTs), so no handler
+//! can forget them.
 
 use utoipa::OpenApi;
 use utoipa::openapi::content::ContentBuilder;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
 
@@ -23,6 +26,14 @@ is an RFC 9457 problem (`application/problem+json`) whose `type` names a stable 
 documented at that URI; 422 answers list every invalid field in `errors`. Every answer \
 carries `X-Request-Id` (an incoming one is kept when it is short and plain). Lists take \
 `limit` (1-100, default 20) and the opaque `cursor` from the previous page's `next_cursor`.\n\n\
+Rate limits: each client (the user, or the address when anonymous) has a budget per route \
+class (sign-in, registration and password reset are strict; writes moderate; reads \
+generous). Answers under `/api/` carry `RateLimit-Policy` and `RateLimit` \
+(draft-ietf-httpapi-ratelimit-headers); a refused request is 429 with `Retry-After`.\n\n\
+Idempotency: every POST takes an optional `Idempotency-Key` (1-255 visible ASCII \
+characters). A retry with the same key and body gets the first answer again with \
+`Idempotent-Replayed: true`; the same key with another body is 422; while the first \
+request runs, 409. Keys are scoped to the caller and kept 24 hours.\n\n\
 Authentication: `Authorization: Bearer <token>` with either an access token from \
 `/api/v1/auth/login` (15 minutes; renew with `/api/v1/auth/refresh`) or a personal access \
 token (`nxp_…`, from `/api/v1/me/tokens`) whose `read` scope cannot change anything.",
@@ -52,7 +63,11 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 .build(),
         ),
     );
-    for item in api.paths.paths.values_mut() {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let limited = path.starts_with("/api/");
+        if let Some(op) = item.post.as_mut() {
+            add_idempotency(op);
+        }
         for op in [
             &mut item.get,
             &mut item.post,
@@ -63,7 +78,10 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         .into_iter()
         .flatten()
         {
-            add_problem_responses(op);
+            add_problem_responses(op, limited);
+        }
+        if let Some(op) = item.post.as_mut() {
+            mark_replayable(op);
         }
     }
     api
@@ -83,7 +101,77 @@ fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     )
 }
 
-fn add_problem_responses(op: &mut Operation) {
+fn string_header(description: &str) -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::String))
+        .description(Some(description))
+        .build()
+}
+
+fn rate_limit_headers() -> [(&'static str, utoipa::openapi::header::Header); 2] {
+    [
+        (
+            "RateLimit-Policy",
+            string_header("The quota of this route class: `\"name\";q=<requests>;w=<seconds>`."),
+        ),
+        (
+            "RateLimit",
+            string_header(
+                "What is left of it: `\"name\";r=<remaining>;t=<seconds until full again>`.",
+            ),
+        ),
+    ]
+}
+
+/// The `Idempotency-Key` parameter, the 409 and 422 it can cause, and the replay marker
+/// on every answer.
+fn add_idempotency(op: &mut Operation) {
+    let param = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "Makes retries safe: the same key with the same body answers the first answer \
+             again instead of acting twice. 1-255 visible ASCII characters, e.g. a UUID.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255)),
+        ))
+        .build();
+    op.parameters.get_or_insert_with(Vec::new).push(param);
+    for (status, description) in [
+        (
+            "409",
+            "A request with this `Idempotency-Key` is still in progress (or a conflict with current state).",
+        ),
+        (
+            "422",
+            "Invalid input, or this `Idempotency-Key` was used with a different body.",
+        ),
+    ] {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem_response(description));
+    }
+}
+
+/// Any answer of a POST, the standard problems included, may be a replay.
+fn mark_replayable(op: &mut Operation) {
+    for response in op.responses.responses.values_mut() {
+        if let RefOr::T(r) = response {
+            r.headers.insert(
+                "Idempotent-Replayed".to_owned(),
+                string_header("`true` when this is a stored answer replayed for a repeated `Idempotency-Key`."),
+            );
+        }
+    }
+}
+
+fn add_problem_responses(op: &mut Operation, limited: bool) {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_body = op.request_body.is_some();
     let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
@@ -106,7 +194,9 @@ fn add_problem_responses(op: &mut Operation) {
         standard.push(("415", "The body is not `application/json`."));
         standard.push(("422", "Some fields are invalid; `errors` lists them."));
     }
-    standard.push(("429", "Too many requests; wait for `Retry-After` seconds."));
+    if limited {
+        standard.push(("429", "Too many requests; wait for `Retry-After` seconds."));
+    }
     standard.push((
         "500",
         "An unexpected failure; quote `request_id` when reporting it.",
@@ -120,5 +210,27 @@ fn add_problem_responses(op: &mut Operation) {
             .responses
             .entry(status.to_owned())
             .or_insert_with(|| problem_response(description));
+    }
+    if !limited {
+        return;
+    }
+    for (status, response) in op.responses.responses.iter_mut() {
+        let RefOr::T(r) = response else { continue };
+        if status == "429" {
+            r.headers.insert(
+                "Retry-After".to_owned(),
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1)),
+                    )
+                    .description(Some("Seconds to wait before the next request is allowed."))
+                    .build(),
+            );
+        }
+        for (name, header) in rate_limit_headers() {
+            r.headers.insert(name.to_owned(), header);
+        }
     }
 }

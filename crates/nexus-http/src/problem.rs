@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use nexus_core::{AppError, ErrorKind, FieldError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::request_id::RequestId;
@@ -26,7 +26,7 @@ use crate::request_id::RequestId;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An RFC 9457 problem details object.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "type": "/problems/validation-failed",
     "title": "Validation failed",
@@ -56,7 +56,7 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Every invalid field, for 422 answers.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub errors: Vec<FieldError>,
 }
 
@@ -154,6 +154,17 @@ pub struct ProblemMarker {
     problem: Problem,
     /// The internal cause, for the log only.
     cause: Option<std::sync::Arc<anyhow::Error>>,
+}
+
+impl ProblemMarker {
+    /// For a stored problem answered again (an idempotent replay), so that [`finalize`]
+    /// stamps it with this request's `instance` and `request_id`.
+    pub(crate) fn replayed(problem: Problem) -> Self {
+        ProblemMarker {
+            problem,
+            cause: None,
+        }
+    }
 }
 
 /// The error type of every handler: an [`AppError`] that knows how to become a problem.

@@ -11,6 +11,7 @@
 //! - [`page`]: cursor pagination shared by every list.
 //! - [`cache`]: in-process caches of the hottest read answers, invalidated by writes.
 //! - [`secrets`], [`passwords`], [`mail`], [`throttle`]: the machinery behind identity.
+//! - [`ratelimit`]: request-rate limits (GCRA), in process or shared through Redis.
 //!
 //! REST handlers and GraphQL resolvers call these functions and only translate inputs and
 //! outputs; business rules and authorization live here, once.
@@ -22,6 +23,7 @@ pub mod identity;
 pub mod mail;
 pub mod page;
 pub mod passwords;
+pub mod ratelimit;
 pub mod secrets;
 pub mod throttle;
 
@@ -41,6 +43,7 @@ pub struct Services {
     pub mailer: mail::Mailer,
     pub login_throttle: Arc<throttle::LoginThrottle>,
     pub cache: cache::ReadCache,
+    pub rate_limiter: Arc<ratelimit::RateLimiter>,
 }
 
 impl Services {
@@ -52,8 +55,13 @@ impl Services {
             settings.auth.login_failures_before_lockout,
             Duration::from_secs(settings.auth.login_lockout_secs),
         ));
+        let rate_limiter = Arc::new(ratelimit::RateLimiter::new(
+            &settings.rate_limit,
+            settings.redis_url.as_ref(),
+        )?);
         Ok(Services {
             db,
+            rate_limiter,
             tokens,
             passwords: passwords::Passwords::new()?,
             mailer,

@@ -43,6 +43,10 @@ impl From<OpenError> for StartError {
     }
 }
 
+/// How often expired idempotency keys are deleted. Expired keys are already ignored when
+/// read, so this only bounds the table's size.
+const IDEMPOTENCY_CLEANUP_EVERY: Duration = Duration::from_secs(15 * 60);
+
 /// Creates the data directory and opens the database. Does not migrate.
 pub async fn open_database(settings: &Settings) -> Result<Db, StartError> {
     std::fs::create_dir_all(&settings.data_dir)
@@ -93,10 +97,18 @@ impl Application {
         router: axum::Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let drain = Duration::from_secs(self.state.settings.http.shutdown_drain_secs);
-        nexus_http::server::serve(self.listener, router, shutdown, drain)
-            .await
-            .context("serving HTTP")?;
+        let http = &self.state.settings.http;
+        let drain = Duration::from_secs(http.shutdown_drain_secs);
+        let header_read_timeout = Duration::from_secs(http.header_read_timeout_secs);
+        let cleanup = tokio::spawn(nexus_http::safety::cleanup_loop(
+            self.state.db.clone(),
+            IDEMPOTENCY_CLEANUP_EVERY,
+        ));
+        let served =
+            nexus_http::server::serve(self.listener, router, shutdown, drain, header_read_timeout)
+                .await;
+        cleanup.abort();
+        served.context("serving HTTP")?;
         // Bounded like the drain: a request still stuck on a frozen database holds its
         // connection, and waiting for it would hold the process open.
         if tokio::time::timeout(Duration::from_secs(5), self.state.db.close())

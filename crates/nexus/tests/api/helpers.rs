@@ -19,6 +19,23 @@ use utoipa_axum::router::OpenApiRouter;
 /// Admin URL of a PostgreSQL server on which tests may create databases.
 pub const POSTGRES_ENV: &str = "NEXUS_TEST_POSTGRES_URL";
 
+/// URL of a Redis server tests may use, each under its own key prefix (never flushed).
+pub const REDIS_ENV: &str = "NEXUS_TEST_REDIS_URL";
+
+/// The Redis URL when given. Without it the test is skipped, except under CI, where a
+/// missing URL fails, as for PostgreSQL.
+pub fn redis_url_or_skip() -> Option<String> {
+    if let Ok(url) = std::env::var(REDIS_ENV) {
+        return Some(url);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{REDIS_ENV} must be set under CI so that the Redis path is tested"
+    );
+    eprintln!("skipped: set {REDIS_ENV} to run this test with Redis");
+    None
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -137,6 +154,11 @@ impl TestEnv {
             ..Settings::default()
         };
         settings.database.max_connections = 5;
+        // Tests sign up and sign in many users from one address within seconds; the
+        // rate-limit tests set the real policies back themselves.
+        settings.rate_limit.auth.limit = 10_000;
+        settings.rate_limit.write.limit = 10_000;
+        settings.rate_limit.read.limit = 10_000;
         let pg = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {

@@ -7,3 +7,4 @@ mod database;
 mod foundation;
 mod hub;
 mod identity;
+mod safety;

@@ -1,0 +1,143 @@
+//! Stored answers of POSTs made with an `Idempotency-Key`.
+//!
+//! Each statement stands alone (no transaction): claiming a key is one `INSERT … ON
+//! CONFLICT DO NOTHING`, which exactly one of several concurrent requests wins on either
+//! backend, and the winner alone later writes the answer or releases the claim.
+
+use chrono::{DateTime, Utc};
+use nexus_core::error::AppResult;
+
+use crate::{Db, with_pool};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IdempotencyRow {
+    pub fingerprint: String,
+    /// `None` while the first request is still running.
+    pub status: Option<i32>,
+    /// JSON array of `[name, value]` pairs.
+    pub headers: Option<String>,
+    pub body: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Claims `key` for `scope`; `false` when a row already exists (running or finished).
+pub async fn claim(
+    db: &Db,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> AppResult<bool> {
+    let inserted = with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING"
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(fingerprint)
+            .bind(now)
+            .bind(expires_at)
+            .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(inserted == 1)
+}
+
+pub async fn find(db: &Db, scope: &str, key: &str) -> AppResult<Option<IdempotencyRow>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, IdempotencyRow>(
+                "SELECT fingerprint, status, headers, body, created_at, expires_at \
+                 FROM idempotency_keys WHERE scope = $1 AND key = $2"
+            )
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(pool)
+        )
+        .await)
+}
+
+/// Stores the answer of a claimed key.
+pub async fn complete(
+    db: &Db,
+    scope: &str,
+    key: &str,
+    status: i32,
+    headers: &str,
+    body: &[u8],
+) -> AppResult<()> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 \
+                 WHERE scope = $1 AND key = $2"
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(status)
+            .bind(headers)
+            .bind(body)
+            .execute(pool)
+        )
+        .await
+        .map(|_| ()))
+}
+
+/// Gives up a claim whose request ended without an answer worth replaying, so that a
+/// retry runs afresh.
+pub async fn release(db: &Db, scope: &str, key: &str) -> AppResult<()> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL"
+            )
+            .bind(scope)
+            .bind(key)
+            .execute(pool)
+        )
+        .await
+        .map(|_| ()))
+}
+
+/// Removes the row of `key` if it has expired, or if it is a claim older than
+/// `abandoned_before` (its process died mid-request). `true` when a row went.
+pub async fn remove_if_dead(
+    db: &Db,
+    scope: &str,
+    key: &str,
+    now: DateTime<Utc>,
+    abandoned_before: DateTime<Utc>,
+) -> AppResult<bool> {
+    let removed = with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 \
+                 AND (expires_at <= $3 OR (status IS NULL AND created_at < $4))"
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(now)
+            .bind(abandoned_before)
+            .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(removed > 0)
+}
+
+/// Deletes every expired key; returns how many.
+pub async fn delete_expired(db: &Db, now: DateTime<Utc>) -> AppResult<u64> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+                .bind(now)
+                .execute(pool)
+        )
+        .await
+        .map(|r| r.rows_affected()))
+}

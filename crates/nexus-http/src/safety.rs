@@ -1,0 +1,410 @@
+//! Per-request safety controls, run on every matched route after the body limit and
+//! timeout: who is asking, rate limits, and `Idempotency-Key` on POSTs.
+//!
+//! 1. The principal is resolved once (user from the bearer token, else the client
+//!    address) and left in the request for the extractors ([`Resolved`], [`ClientIp`]). A
+//!    token that does not authenticate counts as anonymous here; the handler's own
+//!    extractor answers 401 for it.
+//! 2. Rate limits: one GCRA bucket per principal and route class (see
+//!    [`nexus_service::ratelimit`]). Every limited answer carries `RateLimit-Policy` and
+//!    `RateLimit` (draft-ietf-httpapi-ratelimit-headers); refusals are 429 problems with
+//!    `Retry-After`. Operational routes outside `/api/` are not limited, so probes and
+//!    scrapes never lock themselves out.
+//! 3. Idempotency (draft-ietf-httpapi-idempotency-key-header): a POST with a key claims
+//!    `(principal, key)` in the database; the answer is stored and replayed to retries
+//!    with the same body (`Idempotent-Replayed: true`). The same key with another body is
+//!    422; while the first is running, 409. Server errors and 429s are not stored, so a
+//!    retry runs afresh. Keys expire after `http.idempotency_ttl_hours`; `nexus serve`
+//!    deletes expired ones periodically ([`cleanup_loop`]).
+//!
+//! Stored answers contain what the first answer contained, secrets included (a new
+//! personal access token): that is what makes a lost answer recoverable by retrying, and
+//! it is the same data the client already received. They live only as long as the key.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use nexus_core::{AppError, FieldError};
+use nexus_db::Db;
+use nexus_db::idempotency as repo;
+use nexus_service::ratelimit::{Decision, Policy};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::auth::{ClientIp, Resolved, bearer_token, client_ip};
+use crate::problem::{ApiError, Problem, ProblemMarker};
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+pub const RATELIMIT: &str = "ratelimit";
+pub const RATELIMIT_POLICY: &str = "ratelimit-policy";
+
+/// Sign-in, registration and password reset: each costs an argon2 hash or sends an email,
+/// so each gets its own strict bucket.
+const AUTH_ROUTES: [&str; 4] = [
+    "/api/v1/auth/login",
+    "/api/v1/auth/register",
+    "/api/v1/auth/password-reset",
+    "/api/v1/auth/password-reset/confirm",
+];
+
+/// Longest stored answer; POST answers are single objects, far below this.
+const MAX_STORED_BODY: usize = 1024 * 1024;
+
+/// The middleware; see the module documentation.
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let ip = client_ip(peer, req.headers(), &state.trusted_proxies);
+    req.extensions_mut().insert(ClientIp(ip));
+    let user = match bearer_token(req.headers()) {
+        Ok(Some(token)) => state.services.authenticate(token).await.ok(),
+        _ => None,
+    };
+    let subject = match &user {
+        Some(u) => format!("u:{}", u.id),
+        None => format!("ip:{ip}"),
+    };
+    if let Some(u) = user {
+        req.extensions_mut().insert(Resolved(u));
+    }
+
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let limiter = &state.services.rate_limiter;
+    let limit = match policy_for(req.method(), &route, limiter) {
+        Some((policy, bucket)) if limiter.enabled() => {
+            let decision = limiter.check(&policy, &format!("{bucket}:{subject}")).await;
+            if !decision.allowed {
+                let mut resp = ApiError(AppError::RateLimited {
+                    retry_after_secs: decision.retry_after_secs,
+                })
+                .into_response();
+                add_rate_headers(resp.headers_mut(), &policy, &decision);
+                return resp;
+            }
+            Some((policy, decision))
+        }
+        _ => None,
+    };
+
+    let mut resp = if req.method() == Method::POST && req.headers().contains_key(IDEMPOTENCY_KEY) {
+        idempotent(&state, &subject, req, next)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
+    } else {
+        next.run(req).await
+    };
+    if let Some((policy, decision)) = limit {
+        add_rate_headers(resp.headers_mut(), &policy, &decision);
+    }
+    resp
+}
+
+/// The policy of a request and the bucket it counts against, or `None` when unlimited.
+fn policy_for(
+    method: &Method,
+    route: &str,
+    limiter: &nexus_service::ratelimit::RateLimiter,
+) -> Option<(Policy, String)> {
+    if !route.starts_with("/api/") || method == Method::OPTIONS {
+        return None;
+    }
+    if method == Method::POST && AUTH_ROUTES.contains(&route) {
+        return Some((limiter.auth, format!("auth:{route}")));
+    }
+    if method == Method::GET || method == Method::HEAD {
+        return Some((limiter.read, "read".to_owned()));
+    }
+    Some((limiter.write, "write".to_owned()))
+}
+
+/// `RateLimit-Policy: "auth";q=5;w=60` and `RateLimit: "auth";r=4;t=12`.
+fn add_rate_headers(headers: &mut HeaderMap, policy: &Policy, d: &Decision) {
+    let policy_value = format!(
+        "\"{}\";q={};w={}",
+        policy.name,
+        policy.limit,
+        policy.period.as_secs()
+    );
+    let state_value = format!("\"{}\";r={};t={}", policy.name, d.remaining, d.reset_secs);
+    for (name, value) in [(RATELIMIT_POLICY, policy_value), (RATELIMIT, state_value)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    }
+}
+
+/// A POST with an `Idempotency-Key`.
+async fn idempotent(
+    state: &AppState,
+    subject: &str,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(req.headers())?;
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| body_error(&e))?;
+    let fingerprint = fingerprint(&parts.method, &parts.uri, &body);
+    let db = &state.db;
+    let ttl = chrono::Duration::hours(
+        i64::try_from(state.settings.http.idempotency_ttl_hours).unwrap_or(24),
+    );
+    // A claim older than twice the request timeout belongs to a request that can no
+    // longer be running (its process died); it may be taken over.
+    let abandoned_after = chrono::Duration::seconds(
+        i64::try_from(state.settings.http.request_timeout_secs.saturating_mul(2))
+            .unwrap_or(i64::MAX / 2),
+    );
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let now = Utc::now();
+        if repo::claim(db, subject, &key, &fingerprint, now, now + ttl).await? {
+            break;
+        }
+        let Some(row) = repo::find(db, subject, &key).await? else {
+            // Released between our claim and our look; claim again.
+            if attempts < 3 {
+                continue;
+            }
+            return Err(in_progress());
+        };
+        let dead = row.expires_at <= now
+            || (row.status.is_none() && row.created_at < now - abandoned_after);
+        if dead && attempts < 3 {
+            repo::remove_if_dead(db, subject, &key, now, now - abandoned_after).await?;
+            continue;
+        }
+        if row.fingerprint != fingerprint {
+            return Err(ApiError(AppError::Validation(vec![FieldError::new(
+                "Idempotency-Key",
+                "this key was already used with a different request",
+            )])));
+        }
+        return match (row.status, row.body) {
+            (Some(status), Some(body)) => Ok(replay(status, row.headers.as_deref(), body)),
+            _ => Err(in_progress()),
+        };
+    }
+
+    let mut claim = Claim {
+        db: db.clone(),
+        scope: subject.to_owned(),
+        key: key.clone(),
+        armed: true,
+    };
+    let resp = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let status = resp.status();
+    let (parts, body) = resp.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            // The handler's answer broke off; nothing can be stored or replayed.
+            return Err(ApiError(AppError::Internal(anyhow::anyhow!(
+                "reading the answer to store it: {e}"
+            ))));
+        }
+    };
+    let storable = !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
+        && body.len() <= MAX_STORED_BODY;
+    if storable {
+        let headers = stored_headers(&parts.headers);
+        repo::complete(
+            db,
+            subject,
+            &key,
+            i32::from(status.as_u16()),
+            &headers,
+            &body,
+        )
+        .await?;
+    } else {
+        repo::release(db, subject, &key).await?;
+    }
+    claim.armed = false;
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+/// Releases a claim whose request was abandoned (a panic, the timeout, a dropped client),
+/// so that the key can be retried at once rather than being 409 until it is reclaimed.
+struct Claim {
+    db: Db,
+    scope: String,
+    key: String,
+    armed: bool,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (db, scope, key) = (self.db.clone(), self.scope.clone(), self.key.clone());
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if let Err(e) = repo::release(&db, &scope, &key).await {
+                    tracing::warn!(error = %e, "cannot release an abandoned idempotency key");
+                }
+            });
+        }
+    }
+}
+
+fn in_progress() -> ApiError {
+    ApiError(AppError::Conflict(
+        "a request with this Idempotency-Key is still in progress; retry later".into(),
+    ))
+}
+
+/// The key as sent; the draft defines it as a structured-field string, so surrounding
+/// quotes are accepted and removed.
+fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let bad = || {
+        ApiError(AppError::BadRequest(
+            "Idempotency-Key must be 1-255 visible ASCII characters".into(),
+        ))
+    };
+    let raw = headers
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(bad)?
+        .trim();
+    let key = raw
+        .strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .unwrap_or(raw);
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(bad());
+    }
+    Ok(key.to_owned())
+}
+
+fn body_error(err: &axum::Error) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return ApiError(AppError::PayloadTooLarge);
+        }
+        source = e.source();
+    }
+    ApiError(AppError::BadRequest(
+        "the request body could not be read".into(),
+    ))
+}
+
+/// What makes two requests "the same": method, target and body.
+fn fingerprint(method: &Method, uri: &axum::http::Uri, body: &Bytes) -> String {
+    let mut h = Sha256::new();
+    h.update(method.as_str().as_bytes());
+    h.update([0]);
+    h.update(uri.path_and_query().map_or("", |p| p.as_str()).as_bytes());
+    h.update([0]);
+    h.update(body);
+    h.finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+}
+
+/// The handler's own headers as JSON; framing headers are recomputed on replay.
+fn stored_headers(headers: &HeaderMap) -> String {
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .filter(|(name, _)| *name != header::CONTENT_LENGTH && *name != header::TRANSFER_ENCODING)
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .collect();
+    serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".into())
+}
+
+fn replay(status: i32, headers: Option<&str>, body: Vec<u8>) -> Response {
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let pairs: Vec<(String, String)> = headers
+        .and_then(|h| serde_json::from_str(h).ok())
+        .unwrap_or_default();
+    let problem = (status.is_client_error() || status.is_server_error())
+        .then(|| serde_json::from_slice::<Problem>(&body).ok())
+        .flatten();
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    let out = resp.headers_mut();
+    for (name, value) in pairs {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            out.append(n, v);
+        }
+    }
+    out.insert(
+        HeaderName::from_static(IDEMPOTENT_REPLAYED),
+        HeaderValue::from_static("true"),
+    );
+    if let Some(problem) = problem {
+        resp.extensions_mut()
+            .insert(ProblemMarker::replayed(problem));
+    }
+    resp
+}
+
+/// Deletes expired idempotency keys every `every` until the task is dropped. Started by
+/// `nexus serve`; every instance may run it, the deletes do not conflict.
+pub async fn cleanup_loop(db: Db, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match repo::delete_expired(&db, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "expired idempotency keys removed"),
+            Err(e) => tracing::warn!(error = %e, "cannot remove expired idempotency keys"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_visible_ascii_and_may_be_quoted() {
+        let mut h = HeaderMap::new();
+        h.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("\"abc-123\""));
+        assert_eq!(idempotency_key(&h).unwrap(), "abc-123");
+        h.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("has space"));
+        assert!(idempotency_key(&h).is_err());
+        h.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("\"\""));
+        assert!(idempotency_key(&h).is_err());
+        let long = "k".repeat(256);
+        h.insert(IDEMPOTENCY_KEY, HeaderValue::from_str(&long).unwrap());
+        assert!(idempotency_key(&h).is_err());
+    }
+
+    #[test]
+    fn replayed_answers_keep_status_headers_and_body() {
+        let headers = HeaderMap::from_iter([(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )]);
+        let stored = stored_headers(&headers);
+        let resp = replay(201, Some(&stored), b"{\"id\":1}".to_vec());
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(resp.headers()[IDEMPOTENT_REPLAYED], "true");
+    }
+}
