@@ -45,6 +45,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub auth: AuthSettings,
     pub rate_limit: RateLimitSettings,
+    pub cache: CacheSettings,
 }
 
 /// Request-rate limits per client (user, or address when anonymous) and route class,
@@ -91,6 +92,28 @@ impl Default for RateLimitSettings {
                 period_secs: 60,
             },
             redis_key_prefix: "nexus:rl:".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSettings {
+    /// Most note answers kept in each process.
+    pub capacity: u64,
+    /// Longest an entry lives, in process and in Redis. Writes invalidate at once; this
+    /// only bounds how stale an instance can be if it misses an invalidation.
+    pub ttl_secs: u64,
+    /// Prefix of every cache key and of the invalidation channel in Redis.
+    pub redis_key_prefix: String,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            capacity: 50_000,
+            ttl_secs: 60,
+            redis_key_prefix: "nexus:cache:".into(),
         }
     }
 }
@@ -252,6 +275,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             auth: AuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
+            cache: CacheSettings::default(),
         }
     }
 }
@@ -591,6 +615,14 @@ impl Settings {
                 "keys `auth.refresh_token_ttl_days`, `auth.verify_token_ttl_hours` and \
                  `auth.reset_token_ttl_minutes`: must be above 0"
                     .into(),
+            );
+        }
+        if self.cache.capacity == 0
+            || self.cache.ttl_secs == 0
+            || self.cache.redis_key_prefix.len() > 100
+        {
+            problems.push(
+                "keys `cache.capacity` and `cache.ttl_secs`: must be above 0; `cache.redis_key_prefix`: at most 100 bytes".into(),
             );
         }
         if auth.login_failures_before_lockout == 0 {

@@ -20,10 +20,10 @@ pub struct Health {
 /// One dependency's state in a readiness answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Check {
-    /// `ok` or `failing`.
+    /// `ok`, `degraded` (working without an optional part) or `failing`.
     #[schema(example = "ok")]
     pub status: &'static str,
-    /// What is behind it (`sqlite`, `postgres`).
+    /// What is behind it (`sqlite`, `postgres`, `in-process`, `redis`).
     #[schema(example = "sqlite")]
     pub backend: &'static str,
     /// Why it is failing; absent when `ok`.
@@ -43,6 +43,10 @@ pub struct Readiness {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadinessChecks {
     pub database: Check,
+    /// `in-process` alone, or `redis` as the shared level. A failing Redis shows as
+    /// `degraded` without making the instance unready: answers then come from the
+    /// database.
+    pub cache: Check,
 }
 
 /// Is the process alive?
@@ -81,10 +85,27 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             }
         }
     };
+    let cache = match state.services.cache.shared_up().await {
+        None => Check {
+            status: "ok",
+            backend: "in-process",
+            error: None,
+        },
+        Some(true) => Check {
+            status: "ok",
+            backend: "redis",
+            error: None,
+        },
+        Some(false) => Check {
+            status: "degraded",
+            backend: "redis",
+            error: Some("Redis is not answering; reads are served from the database".into()),
+        },
+    };
     let ready = database.status == "ok";
     let body = Readiness {
         status: if ready { "ready" } else { "unavailable" },
-        checks: ReadinessChecks { database },
+        checks: ReadinessChecks { database, cache },
     };
     let status = if ready {
         StatusCode::OK

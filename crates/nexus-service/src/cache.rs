@@ -1,51 +1,128 @@
 //! Read caches for the hottest answers: a published note's detail, and the first page of
 //! the newest notes (overall or per topic).
 //!
-//! Entries are the finished answer values behind an `Arc`, so a hit costs a clone of a
-//! pointer. Every write that can change a cached answer invalidates it before the write's
-//! own answer is sent, so a client always reads its own writes. A short time-to-live bounds
-//! staleness between instances until a shared invalidation channel is configured.
+//! Two levels. Each process keeps finished answers in moka behind an `Arc`, so a hit is a
+//! pointer clone. With `REDIS_URL` set, Redis is a shared second level: a miss in process
+//! asks Redis before the database, so a note read on one instance is warm on all. Every
+//! write that can change a cached answer deletes it in Redis and publishes an invalidation
+//! that every instance applies to its own level, before the write's answer is sent: a
+//! client always reads its own writes, through any instance.
+//!
+//! Redis is an optimisation, never a dependency: every Redis call has a short timeout, and
+//! on any failure the answer comes from the database (counted in
+//! `cache_redis_errors_total`, shown by `/readyz` as `degraded`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
+use nexus_core::config::{CacheSettings, SecretUrl};
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::hub::{NoteDetail, NoteListItem};
 use crate::page::Page;
+
+/// One Redis round trip longer than this and the database answers instead.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+
+struct Shared {
+    conn: ConnectionManager,
+    client: redis::Client,
+    prefix: String,
+    ttl_secs: u64,
+    up: AtomicBool,
+}
 
 #[derive(Clone)]
 pub struct ReadCache {
     notes: Cache<String, Arc<NoteDetail>>,
     first_pages: Cache<String, Arc<Page<NoteListItem>>>,
+    shared: Option<Arc<Shared>>,
 }
 
-fn record(cache: &'static str, hit: bool) {
-    metrics::counter!("cache_requests_total", "cache" => cache, "result" => if hit { "hit" } else { "miss" })
-        .increment(1);
+fn record(cache: &'static str, result: &'static str) {
+    metrics::counter!("cache_requests_total", "cache" => cache, "result" => result).increment(1);
 }
+
+/// What an invalidation message says.
+const ALL: &str = "*";
 
 impl ReadCache {
-    pub fn new(capacity: u64, ttl: Duration) -> ReadCache {
-        ReadCache {
+    /// An in-process cache, with Redis as the shared level when a URL is given. The Redis
+    /// connection is made lazily, so a Redis that is down at start-up costs nothing but
+    /// cache misses.
+    pub fn new(
+        settings: &CacheSettings,
+        redis_url: Option<&SecretUrl>,
+    ) -> anyhow::Result<ReadCache> {
+        let ttl = Duration::from_secs(settings.ttl_secs);
+        let shared = match redis_url {
+            Some(url) => {
+                let client = redis::Client::open(url.expose())?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(REDIS_TIMEOUT))
+                    .set_response_timeout(Some(REDIS_TIMEOUT))
+                    .set_number_of_retries(1);
+                Some(Arc::new(Shared {
+                    conn: ConnectionManager::new_lazy_with_config(client.clone(), config)?,
+                    client,
+                    prefix: settings.redis_key_prefix.clone(),
+                    ttl_secs: settings.ttl_secs,
+                    up: AtomicBool::new(true),
+                }))
+            }
+            None => None,
+        };
+        let cache = ReadCache {
             notes: Cache::builder()
-                .max_capacity(capacity)
+                .max_capacity(settings.capacity)
                 .time_to_live(ttl)
                 .build(),
             first_pages: Cache::builder()
                 .max_capacity(1_000)
                 .time_to_live(ttl)
                 .build(),
-        }
+            shared,
+        };
+        cache.listen();
+        Ok(cache)
+    }
+
+    /// `None` without Redis; otherwise whether Redis answers a PING now.
+    pub async fn shared_up(&self) -> Option<bool> {
+        self.shared.as_ref()?;
+        let pong: Option<String> = self
+            .shared_call(|mut c| async move { redis::cmd("PING").query_async(&mut c).await })
+            .await;
+        Some(pong.is_some())
     }
 
     pub async fn note(&self, slug: &str) -> Option<Arc<NoteDetail>> {
-        let hit = self.notes.get(slug).await;
-        record("note", hit.is_some());
-        hit
+        if let Some(hit) = self.notes.get(slug).await {
+            record("note", "hit");
+            return Some(hit);
+        }
+        let from_shared = self
+            .shared_get::<NoteDetail>(&format!("note:{slug}"))
+            .await
+            .map(Arc::new);
+        match &from_shared {
+            Some(note) => {
+                record("note", "shared_hit");
+                self.notes.insert(slug.to_owned(), note.clone()).await;
+            }
+            None => record("note", "miss"),
+        }
+        from_shared
     }
 
     pub async fn put_note(&self, note: Arc<NoteDetail>) {
+        self.shared_set(&format!("note:{}", note.slug), note.as_ref())
+            .await;
         self.notes.insert(note.slug.clone(), note).await;
     }
 
@@ -56,12 +133,26 @@ impl ReadCache {
     }
 
     pub async fn first_page(&self, key: &str) -> Option<Arc<Page<NoteListItem>>> {
-        let hit = self.first_pages.get(key).await;
-        record("first_page", hit.is_some());
-        hit
+        if let Some(hit) = self.first_pages.get(key).await {
+            record("first_page", "hit");
+            return Some(hit);
+        }
+        let from_shared = self
+            .shared_hget::<Page<NoteListItem>>("pages", key)
+            .await
+            .map(Arc::new);
+        match &from_shared {
+            Some(page) => {
+                record("first_page", "shared_hit");
+                self.first_pages.insert(key.to_owned(), page.clone()).await;
+            }
+            None => record("first_page", "miss"),
+        }
+        from_shared
     }
 
     pub async fn put_first_page(&self, key: String, page: Arc<Page<NoteListItem>>) {
+        self.shared_hset("pages", &key, page.as_ref()).await;
         self.first_pages.insert(key, page).await;
     }
 
@@ -69,11 +160,175 @@ impl ReadCache {
     pub async fn note_changed(&self, slug: &str) {
         self.notes.invalidate(slug).await;
         self.first_pages.invalidate_all();
+        if let Some(s) = &self.shared {
+            let keys = [
+                format!("{}note:{slug}", s.prefix),
+                format!("{}pages", s.prefix),
+            ];
+            let channel = format!("{}invalidate", s.prefix);
+            self.shared_call(|mut c| async move {
+                let _: () = c.del(&keys).await?;
+                let _: () = c.publish(channel, slug_message(slug)).await?;
+                Ok(())
+            })
+            .await;
+        }
     }
 
-    /// Something every cached answer may show changed (an author's display name).
-    pub fn everything_changed(&self) {
+    /// Something every cached answer may show changed (an author's display name). Rare, so
+    /// the shared level is cleared by scanning its keys.
+    pub async fn everything_changed(&self) {
         self.notes.invalidate_all();
         self.first_pages.invalidate_all();
+        if let Some(s) = &self.shared {
+            let pattern = format!("{}*", s.prefix);
+            let channel = format!("{}invalidate", s.prefix);
+            self.shared_call(|mut c| async move {
+                let keys: Vec<String> = {
+                    let mut iter: redis::AsyncIter<String> = c.scan_match(&pattern).await?;
+                    let mut keys = Vec::new();
+                    while let Some(k) = iter.next_item().await {
+                        keys.push(k?);
+                    }
+                    keys
+                };
+                if !keys.is_empty() {
+                    let _: () = c.del(keys).await?;
+                }
+                let _: () = c.publish(channel, ALL).await?;
+                Ok(())
+            })
+            .await;
+        }
     }
+
+    async fn shared_call<T, F, Fut>(&self, f: F) -> Option<T>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let s = self.shared.as_ref()?;
+        match tokio::time::timeout(REDIS_TIMEOUT * 2, f(s.conn.clone())).await {
+            Ok(Ok(v)) => {
+                s.up.store(true, Ordering::Relaxed);
+                Some(v)
+            }
+            Ok(Err(e)) => {
+                self.redis_failed(&e.to_string());
+                None
+            }
+            Err(_) => {
+                self.redis_failed("timed out");
+                None
+            }
+        }
+    }
+
+    fn redis_failed(&self, why: &str) {
+        metrics::counter!("cache_redis_errors_total").increment(1);
+        if let Some(s) = &self.shared
+            && s.up.swap(false, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                error = why,
+                "shared cache (Redis) unavailable; serving from the database"
+            );
+        }
+    }
+
+    async fn shared_get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let s = self.shared.as_ref()?;
+        let full = format!("{}{key}", s.prefix);
+        let raw: Option<String> = self
+            .shared_call(|mut c| async move { c.get(full).await })
+            .await
+            .flatten();
+        raw.and_then(|r| serde_json::from_str(&r).ok())
+    }
+
+    async fn shared_set<T: Serialize>(&self, key: &str, value: &T) {
+        let Some(s) = self.shared.as_ref() else {
+            return;
+        };
+        let Ok(json) = serde_json::to_string(value) else {
+            return;
+        };
+        let full = format!("{}{key}", s.prefix);
+        let ttl = s.ttl_secs;
+        self.shared_call(|mut c| async move { c.set_ex::<_, _, ()>(full, json, ttl).await })
+            .await;
+    }
+
+    async fn shared_hget<T: DeserializeOwned>(&self, hash: &str, field: &str) -> Option<T> {
+        let s = self.shared.as_ref()?;
+        let full = format!("{}{hash}", s.prefix);
+        let field = field.to_owned();
+        let raw: Option<String> = self
+            .shared_call(|mut c| async move { c.hget(full, field).await })
+            .await
+            .flatten();
+        raw.and_then(|r| serde_json::from_str(&r).ok())
+    }
+
+    async fn shared_hset<T: Serialize>(&self, hash: &str, field: &str, value: &T) {
+        let Some(s) = self.shared.as_ref() else {
+            return;
+        };
+        let Ok(json) = serde_json::to_string(value) else {
+            return;
+        };
+        let full = format!("{}{hash}", s.prefix);
+        let field = field.to_owned();
+        let ttl = i64::try_from(s.ttl_secs).unwrap_or(60);
+        self.shared_call(|mut c| async move {
+            let _: () = c.hset(&full, field, json).await?;
+            c.expire::<_, ()>(&full, ttl).await
+        })
+        .await;
+    }
+
+    /// Applies other instances' invalidations to this process. Runs for the life of the
+    /// process; reconnects after a failure, clearing the local level first, since
+    /// invalidations sent while disconnected were missed.
+    fn listen(&self) {
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let notes = self.notes.clone();
+        let pages = self.first_pages.clone();
+        let channel = format!("{}invalidate", shared.prefix);
+        runtime.spawn(async move {
+            use futures_util::StreamExt;
+            loop {
+                match shared.client.get_async_pubsub().await {
+                    Ok(mut pubsub) => {
+                        if pubsub.subscribe(&channel).await.is_ok() {
+                            notes.invalidate_all();
+                            pages.invalidate_all();
+                            let mut messages = pubsub.on_message();
+                            while let Some(msg) = messages.next().await {
+                                let Ok(payload) = msg.get_payload::<String>() else {
+                                    continue;
+                                };
+                                pages.invalidate_all();
+                                match payload.strip_prefix("note:") {
+                                    Some(slug) => notes.invalidate(slug).await,
+                                    None => notes.invalidate_all(),
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "cache invalidation channel unavailable"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+}
+
+fn slug_message(slug: &str) -> String {
+    format!("note:{slug}")
 }

@@ -699,7 +699,7 @@ impl Services {
         tx.commit().await?;
         if name.is_some() {
             // Notes show their author's display name.
-            self.cache.everything_changed();
+            self.cache.everything_changed().await;
         }
         self.me(actor).await
     }

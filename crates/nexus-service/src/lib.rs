@@ -66,7 +66,7 @@ impl Services {
             passwords: passwords::Passwords::new()?,
             mailer,
             login_throttle,
-            cache: cache::ReadCache::new(50_000, Duration::from_secs(60)),
+            cache: cache::ReadCache::new(&settings.cache, settings.redis_url.as_ref())?,
             settings,
         })
     }

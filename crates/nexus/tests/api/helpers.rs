@@ -181,8 +181,9 @@ pub struct TestApp {
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
-    // Dropped last: the database outlives the server that uses it.
-    _env: TestEnv,
+    // Dropped last: the database outlives the server that uses it. A sibling sharing
+    // another app's database holds none.
+    _env: Option<TestEnv>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -198,7 +199,25 @@ pub async fn spawn_app_with(
 ) -> TestApp {
     let mut env = TestEnv::new(backend).await;
     configure(&mut env.settings);
-    let app = Application::build(env.settings.clone())
+    let settings = env.settings.clone();
+    serve(settings, extra, Some(env)).await
+}
+
+/// A second instance on the same database (and whatever else `settings` shares), as a
+/// load balancer's second upstream would be. It must be dropped before `first`.
+pub async fn spawn_sibling(first: &TestApp, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = (*first.state.settings).clone();
+    settings.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+    configure(&mut settings);
+    serve(settings, None, None).await
+}
+
+async fn serve(
+    settings: Settings,
+    extra: Option<OpenApiRouter<AppState>>,
+    env: Option<TestEnv>,
+) -> TestApp {
+    let app = Application::build(settings)
         .await
         .expect("application builds");
     let addr = app.local_addr().expect("bound");

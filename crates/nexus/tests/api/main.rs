@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod cache;
 mod database;
 mod foundation;
 mod hub;
