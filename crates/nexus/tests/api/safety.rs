@@ -23,6 +23,7 @@ backend_tests!(
     login_throttling_sees_the_client_behind_a_trusted_proxy,
     users_are_limited_by_account_and_reads_are_generous,
     a_replayed_create_answers_the_same_and_makes_one_token,
+    a_replayed_note_create_makes_one_note,
     an_anonymous_replay_acts_once,
     a_key_reused_with_another_body_is_422,
     a_duplicate_while_the_first_runs_is_409,
@@ -670,4 +671,48 @@ async fn the_openapi_document_describes_limits_and_idempotency(backend: Backend)
         }
     }
     assert!(posts >= 8, "{posts}");
+}
+
+async fn a_replayed_note_create_makes_one_note(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin("root").await;
+    app.post_json(
+        "/api/v1/topics",
+        Some(&admin.access),
+        json!({"slug": "rust", "title": "Rust"}),
+    )
+    .await;
+    let ada = app.verified_user("ada").await;
+    let body = json!({"title": "Once only", "kind": "concept", "body_md": "x", "topics": ["rust"]});
+    let first = post_with_key(
+        &app,
+        "/api/v1/notes",
+        Some(&ada.access),
+        "note-key-1",
+        body.clone(),
+    )
+    .await;
+    assert_eq!(first.status(), 201);
+    let etag = first.headers()["etag"].clone();
+    let first: Value = first.json().await.unwrap();
+    let again = post_with_key(&app, "/api/v1/notes", Some(&ada.access), "note-key-1", body).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        again.headers()["etag"],
+        etag,
+        "stored headers are replayed too"
+    );
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+    let page: Value = app
+        .get("/api/v1/notes?topic=rust")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        1,
+        "one note, not two"
+    );
 }
