@@ -317,46 +317,53 @@ pub async fn slug_taken(tx: &mut DbTx, slug: &str) -> AppResult<bool> {
 }
 
 pub async fn set_topics(tx: &mut DbTx, note: Uuid, topics: &[Uuid]) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query("DELETE FROM note_topics WHERE note_id = $1")
-            .bind(note)
-            .execute(&mut *c)
+    replace_rows(
+        tx,
+        "DELETE FROM note_topics WHERE note_id = $1",
+        "INSERT INTO note_topics (note_id, topic_id) VALUES ($1, $2)",
+        note,
+        topics,
     )
     .await
-    .map(|r| r.rows_affected()))?;
-    for topic in topics {
-        with_tx!(tx, |c| timed(
-            t,
-            sqlx::query("INSERT INTO note_topics (note_id, topic_id) VALUES ($1, $2)")
-                .bind(note)
-                .bind(topic)
-                .execute(c)
-        )
-        .await
-        .map(|r| r.rows_affected()))?;
-    }
-    Ok(())
 }
 
 pub async fn set_tags(tx: &mut DbTx, note: Uuid, tags: &[String]) -> AppResult<()> {
+    replace_rows(
+        tx,
+        "DELETE FROM note_tags WHERE note_id = $1",
+        "INSERT INTO note_tags (note_id, tag) VALUES ($1, $2)",
+        note,
+        tags,
+    )
+    .await
+}
+
+/// Replaces a note's rows in a child table: delete them all, insert one per value.
+async fn replace_rows<V>(
+    tx: &mut DbTx,
+    delete: &'static str,
+    insert: &'static str,
+    note: Uuid,
+    values: &[V],
+) -> AppResult<()>
+where
+    V: Sync
+        + for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>,
+{
     let t = tx.timeout();
     with_tx!(tx, |c| timed(
         t,
-        sqlx::query("DELETE FROM note_tags WHERE note_id = $1")
-            .bind(note)
-            .execute(&mut *c)
+        sqlx::query(delete).bind(note).execute(&mut *c)
     )
     .await
     .map(|r| r.rows_affected()))?;
-    for tag in tags {
+    for value in values {
         with_tx!(tx, |c| timed(
             t,
-            sqlx::query("INSERT INTO note_tags (note_id, tag) VALUES ($1, $2)")
-                .bind(note)
-                .bind(tag)
-                .execute(c)
+            sqlx::query(insert).bind(note).bind(value).execute(c)
         )
         .await
         .map(|r| r.rows_affected()))?;

@@ -386,22 +386,11 @@ impl Services {
             }
             Err(e) => return Err(e),
         }
-        let token = secrets::random_token()?;
         let hours = self.settings.auth.verify_token_ttl_hours;
-        repo::insert_email_token(
-            &mut tx,
-            &secrets::hash_token(&token),
-            user_id,
-            "verify",
-            now,
-            now + Duration::hours(i64::try_from(hours).unwrap_or(48)),
-        )
-        .await?;
+        let ttl = Duration::hours(i64::try_from(hours).unwrap_or(48));
+        let token = issue_email_token(&mut tx, user_id, "verify", now, ttl).await?;
         tx.commit().await?;
-        let link = format!(
-            "{}/verify-email?token={token}",
-            self.settings.public_url.trim_end_matches('/')
-        );
+        let link = self.link("verify-email", &token);
         self.deliver(templates::verify(
             &email.display,
             &name,
@@ -563,24 +552,13 @@ impl Services {
             return Ok(ACCEPTED);
         }
         let now = self.now();
-        let token = secrets::random_token()?;
         let minutes = self.settings.auth.reset_token_ttl_minutes;
         let mut tx = self.db.begin().await?;
         repo::void_email_tokens(&mut tx, user.id, "reset", now).await?;
-        repo::insert_email_token(
-            &mut tx,
-            &secrets::hash_token(&token),
-            user.id,
-            "reset",
-            now,
-            now + Duration::minutes(i64::try_from(minutes).unwrap_or(60)),
-        )
-        .await?;
+        let ttl = Duration::minutes(i64::try_from(minutes).unwrap_or(60));
+        let token = issue_email_token(&mut tx, user.id, "reset", now, ttl).await?;
         tx.commit().await?;
-        let link = format!(
-            "{}/reset-password?token={token}",
-            self.settings.public_url.trim_end_matches('/')
-        );
+        let link = self.link("reset-password", &token);
         self.deliver(templates::reset(
             &user.email,
             &user.display_name,
@@ -973,6 +951,37 @@ impl Services {
             .ok_or_else(|| AppError::not_found(format!("no user `{handle}`")))?;
         self.set_role_and_disabled(user.id, None, Some(disabled))
             .await
+    }
+}
+
+/// A single-use code for an email link: 256 random bits, stored hashed.
+async fn issue_email_token(
+    tx: &mut nexus_db::DbTx,
+    user: Uuid,
+    purpose: &str,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> AppResult<String> {
+    let token = secrets::random_token()?;
+    repo::insert_email_token(
+        tx,
+        &secrets::hash_token(&token),
+        user,
+        purpose,
+        now,
+        now + ttl,
+    )
+    .await?;
+    Ok(token)
+}
+
+impl Services {
+    /// A link into the web front end carrying a code, for emails.
+    fn link(&self, page: &str, token: &str) -> String {
+        format!(
+            "{}/{page}?token={token}",
+            self.settings.public_url.trim_end_matches('/')
+        )
     }
 }
 
