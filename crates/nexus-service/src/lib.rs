@@ -6,6 +6,7 @@
 //! - [`actor`]: who is asking ([`actor::Principal`], [`actor::AuthUser`]) and the checks
 //!   on them (role, scope, verified email).
 //! - [`hub`]: topics, notes, revisions, cross-references and search.
+//! - [`discussion`]: comments, edit proposals, reports, follows, bookmarks and the feed.
 //! - [`identity`]: accounts, sign-in, sessions, personal access tokens, admin user
 //!   management.
 //! - [`page`]: cursor pagination shared by every list.
@@ -15,6 +16,7 @@
 //! outputs; business rules and authorization live here, once.
 
 pub mod actor;
+pub mod discussion;
 pub mod hub;
 pub mod identity;
 pub mod mail;
