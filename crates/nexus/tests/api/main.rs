@@ -4,6 +4,7 @@
 mod helpers;
 
 mod database;
+mod discussion;
 mod foundation;
 mod hub;
 mod identity;
