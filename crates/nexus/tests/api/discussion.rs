@@ -15,6 +15,7 @@ backend_tests!(
     drafts_take_no_comments_proposals_or_reports,
     accepted_proposals_credit_the_proposer_and_stale_ones_conflict,
     proposals_are_seen_and_decided_by_the_right_people,
+    concurrent_accepts_on_one_base_merge_exactly_one,
     reports_are_listed_and_resolved_by_mentors_only,
     follows_and_the_feed_paginate_without_duplicates,
     bookmarks_are_idempotent_and_paginate_newest_first,
@@ -869,6 +870,63 @@ async fn proposals_are_seen_and_decided_by_the_right_people(backend: Backend) {
     .await;
 }
 
+async fn concurrent_accepts_on_one_base_merge_exactly_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, ada) = setup(&app).await;
+    let grace = app.verified_user("grace").await;
+    let bob = app.verified_user("bob").await;
+    let mut ids = Vec::new();
+    for (who, body) in [(&grace, "Grace's version"), (&bob, "Bob's version")] {
+        let p = json_of(
+            propose(
+                &app,
+                who,
+                "raft",
+                json!({"base_version": 1, "body_md": body, "message": "m"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        ids.push(p["id"].as_str().unwrap().to_owned());
+    }
+    // Two reviewers accept different proposals on the same base at once, and the same
+    // proposal is accepted twice at once: one merge each time, the others 409.
+    let (a, b, c) = tokio::join!(
+        decide(&app, &ada.access, &ids[0], "accept", json!({})),
+        decide(&app, &admin.access, &ids[1], "accept", json!({})),
+        decide(&app, &admin.access, &ids[0], "accept", json!({})),
+    );
+    let mut statuses = [
+        a.status().as_u16(),
+        b.status().as_u16(),
+        c.status().as_u16(),
+    ];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409, 409]);
+    let note = json_of(app.get("/api/v1/notes/raft").await, 200).await;
+    assert_eq!(note["version"], 2);
+    let revisions = json_of(app.get("/api/v1/notes/raft/revisions").await, 200).await;
+    assert_eq!(
+        revisions.as_array().unwrap().len(),
+        2,
+        "the losers left no revision"
+    );
+    let list = json_of(
+        app.get_auth("/api/v1/notes/raft/proposals", &ada.access)
+            .await,
+        200,
+    )
+    .await;
+    let open = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "open")
+        .count();
+    assert_eq!(open, 1, "the proposal that lost stays open");
+}
+
 async fn reports_are_listed_and_resolved_by_mentors_only(backend: Backend) {
     let app = spawn_app(backend).await;
     let (admin, ada) = setup(&app).await;
@@ -1121,6 +1179,30 @@ async fn follows_and_the_feed_paginate_without_duplicates(backend: Backend) {
             .iter()
             .all(|n| n["topics"].as_array().unwrap().contains(&json!("rust")))
     );
+    // A read-scoped token reads the feed but changes nothing.
+    let pat: Value = json_of(
+        app.post_json(
+            "/api/v1/me/tokens",
+            Some(&grace.access),
+            json!({"name": "reader", "scope": "read"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let read = pat["token"].as_str().unwrap();
+    assert_eq!(app.get_auth("/api/v1/me/feed", read).await.status(), 200);
+    for path in ["/api/v1/me/follows/web", "/api/v1/me/bookmarks/raft"] {
+        assert_problem(put_auth(&app, path, read).await, 403, "forbidden").await;
+    }
+    let resp = app
+        .post_json(
+            "/api/v1/notes/raft/comments",
+            Some(read),
+            json!({"body_md": "hi"}),
+        )
+        .await;
+    assert_problem(resp, 403, "forbidden").await;
     let empty = json_of(app.get_auth("/api/v1/me/feed", &ada.access).await, 200).await;
     assert_eq!(empty["items"], json!([]));
     assert_problem(app.get("/api/v1/me/feed").await, 401, "unauthenticated").await;
