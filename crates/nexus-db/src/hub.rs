@@ -24,7 +24,7 @@ pub struct TopicRow {
     pub note_count: i64,
 }
 
-const TOPIC_SELECT: &str = "SELECT t.id, t.slug, t.title, t.description, t.created_at, t.updated_at, \
+pub(crate) const TOPIC_SELECT: &str = "SELECT t.id, t.slug, t.title, t.description, t.created_at, t.updated_at, \
      (SELECT COUNT(*) FROM note_topics nt JOIN notes n ON n.id = nt.note_id \
        WHERE nt.topic_id = t.id AND n.status = 'published') AS note_count FROM topics t";
 
@@ -139,7 +139,7 @@ pub async fn topic_ids(db: &Db, slugs: &[String]) -> AppResult<Vec<(Uuid, String
 
 /// `$start, $start+1, …` for `n` parameters: the only dynamic SQL here, and it holds no
 /// user input.
-fn placeholders(start: usize, n: usize) -> String {
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -170,7 +170,7 @@ pub struct NoteRow {
     pub published_at: Option<DateTime<Utc>>,
 }
 
-const NOTE_SELECT: &str = "SELECT n.id, n.slug, n.author_id, u.handle AS author_handle, \
+pub(crate) const NOTE_SELECT: &str = "SELECT n.id, n.slug, n.author_id, u.handle AS author_handle, \
      u.display_name AS author_name, n.kind, n.status, n.title, n.summary, n.body_md, n.body_html, \
      n.problem, n.solution, n.outcome, n.version, n.created_at, n.updated_at, n.published_at \
      FROM notes n JOIN users u ON u.id = n.author_id";

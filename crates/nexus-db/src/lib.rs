@@ -15,6 +15,7 @@
 //! Every query runs under a client-side timeout ([`Db::run`]) and every pool under an
 //! acquire timeout, so a frozen database becomes quick 503s rather than hung requests.
 
+pub mod discussion;
 pub mod hub;
 pub mod idempotency;
 pub mod identity;

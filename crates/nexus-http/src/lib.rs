@@ -74,6 +74,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(problem::describe))
         .merge(routes::identity::router())
         .merge(routes::hub::router())
+        .merge(routes::discussion::router())
 }
 
 /// The OpenAPI document of [`routes`].

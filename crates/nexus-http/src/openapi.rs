@@ -42,6 +42,7 @@ token (`nxp_…`, from `/api/v1/me/tokens`) whose `read` scope cannot change any
     tags(
         (name = "identity", description = "Accounts, sign-in, sessions and personal access tokens."),
         (name = "hub", description = "Topics, notes, revisions, cross-references and search."),
+        (name = "discussion", description = "Comments, edit proposals, inaccuracy reports, followed topics, bookmarks and the feed."),
         (name = "admin", description = "User management for admins."),
         (name = "operations", description = "Liveness, readiness, metrics and error documentation."),
     ),

@@ -248,16 +248,16 @@ pub struct SearchParams {
 
 // ---- helpers ----------------------------------------------------------------------------
 
-fn kind_of(s: &str) -> AppResult<NoteKind> {
+pub(crate) fn kind_of(s: &str) -> AppResult<NoteKind> {
     NoteKind::parse(s).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown note kind `{s}`")))
 }
 
-fn status_of(s: &str) -> AppResult<NoteStatus> {
+pub(crate) fn status_of(s: &str) -> AppResult<NoteStatus> {
     NoteStatus::parse(s)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown note status `{s}`")))
 }
 
-fn topic_view(t: repo::TopicRow) -> Topic {
+pub(crate) fn topic_view(t: repo::TopicRow) -> Topic {
     Topic {
         slug: t.slug,
         title: t.title,
@@ -329,7 +329,7 @@ fn long_text(check: &mut Checker, field: &str, v: Option<&str>, max: usize) -> O
 }
 
 /// What a stored note becomes after validation and rendering.
-struct Prepared {
+pub(crate) struct Prepared {
     kind: NoteKind,
     status: NoteStatus,
     title: String,
@@ -343,7 +343,7 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(
+    pub(crate) fn new(
         kind: NoteKind,
         status: NoteStatus,
         title: String,
@@ -560,7 +560,10 @@ impl Services {
         })
     }
 
-    async fn list_items(&self, rows: Vec<repo::NoteRow>) -> AppResult<Vec<NoteListItem>> {
+    pub(crate) async fn list_items(
+        &self,
+        rows: Vec<repo::NoteRow>,
+    ) -> AppResult<Vec<NoteListItem>> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let (topics, _) = repo::topics_and_tags(&self.db, &ids).await?;
         let mut by_note: HashMap<Uuid, Vec<String>> = HashMap::new();
@@ -586,7 +589,11 @@ impl Services {
     }
 
     /// A note the caller may see, or 404.
-    async fn visible_note(&self, who: &Principal, slug: &str) -> AppResult<repo::NoteRow> {
+    pub(crate) async fn visible_note(
+        &self,
+        who: &Principal,
+        slug: &str,
+    ) -> AppResult<repo::NoteRow> {
         let note = if hub::is_slug(slug) {
             repo::note_by_slug(&self.db, slug).await?
         } else {
@@ -791,39 +798,17 @@ impl Services {
         tags: Option<&[String]>,
         message: &str,
     ) -> AppResult<()> {
-        let now = Utc::now();
-        let content = prepared.content();
         let mut tx = self.db.begin().await?;
-        if !repo::update_note(&mut tx, note.id, expected, &content, now).await? {
-            return Err(stale(expected));
-        }
-        if let Some(ids) = topic_ids {
-            repo::set_topics(&mut tx, note.id, ids).await?;
-        }
-        if let Some(tags) = tags {
-            repo::set_tags(&mut tx, note.id, tags).await?;
-        }
-        let links: Vec<String> = prepared
-            .rendered
-            .links
-            .iter()
-            .filter(|s| **s != note.slug)
-            .cloned()
-            .collect();
-        repo::set_links(&mut tx, note.id, &links).await?;
-        repo::insert_revision(
-            &mut tx,
-            &repo::NewRevision {
-                note: note.id,
-                number: expected + 1,
-                editor,
-                message,
-                content: &content,
-                now,
-            },
-        )
-        .await?;
-        repo::index_note(&mut tx, note.id, &prepared.title, &prepared.search_text).await?;
+        let edit = Edit {
+            editor,
+            note,
+            expected,
+            prepared,
+            topic_ids,
+            tags,
+            message,
+        };
+        write_edit_in(&mut tx, &edit, Utc::now()).await?;
         tx.commit().await?;
         self.cache.note_changed(&note.slug).await;
         Ok(())
@@ -1106,6 +1091,60 @@ impl Services {
                 .collect(),
         })
     }
+}
+
+/// One edit of a note, as [`write_edit_in`] applies it.
+pub(crate) struct Edit<'a> {
+    /// Who the revision is credited to.
+    pub editor: Uuid,
+    pub note: &'a repo::NoteRow,
+    pub expected: i32,
+    pub prepared: &'a Prepared,
+    pub topic_ids: Option<&'a [Uuid]>,
+    pub tags: Option<&'a [String]>,
+    pub message: &'a str,
+}
+
+/// Writes a new version and its revision, links and index inside the caller's
+/// transaction, so a use case can commit the edit together with its own rows (an
+/// accepted proposal). 412 when the note is no longer at `expected`.
+pub(crate) async fn write_edit_in(
+    tx: &mut nexus_db::DbTx,
+    e: &Edit<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let content = e.prepared.content();
+    if !repo::update_note(tx, e.note.id, e.expected, &content, now).await? {
+        return Err(stale(e.expected));
+    }
+    if let Some(ids) = e.topic_ids {
+        repo::set_topics(tx, e.note.id, ids).await?;
+    }
+    if let Some(tags) = e.tags {
+        repo::set_tags(tx, e.note.id, tags).await?;
+    }
+    let links: Vec<String> = e
+        .prepared
+        .rendered
+        .links
+        .iter()
+        .filter(|s| **s != e.note.slug)
+        .cloned()
+        .collect();
+    repo::set_links(tx, e.note.id, &links).await?;
+    repo::insert_revision(
+        tx,
+        &repo::NewRevision {
+            note: e.note.id,
+            number: e.expected + 1,
+            editor: e.editor,
+            message: e.message,
+            content: &content,
+            now,
+        },
+    )
+    .await?;
+    repo::index_note(tx, e.note.id, &e.prepared.title, &e.prepared.search_text).await
 }
 
 fn stale(current: i32) -> AppError {

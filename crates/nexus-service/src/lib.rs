@@ -6,6 +6,7 @@
 //! - [`actor`]: who is asking ([`actor::Principal`], [`actor::AuthUser`]) and the checks
 //!   on them (role, scope, verified email).
 //! - [`hub`]: topics, notes, revisions, cross-references and search.
+//! - [`discussion`]: comments, edit proposals, reports, follows, bookmarks and the feed.
 //! - [`identity`]: accounts, sign-in, sessions, personal access tokens, admin user
 //!   management.
 //! - [`page`]: cursor pagination shared by every list.
@@ -18,6 +19,7 @@
 
 pub mod actor;
 pub mod cache;
+pub mod discussion;
 pub mod hub;
 pub mod identity;
 pub mod mail;

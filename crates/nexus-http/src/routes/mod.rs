@@ -1,5 +1,6 @@
 //! REST handlers, one module per area. Each handler extracts, calls one service function
 //! and shapes the answer; nothing else.
 
+pub mod discussion;
 pub mod hub;
 pub mod identity;

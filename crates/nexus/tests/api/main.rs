@@ -5,6 +5,7 @@ mod helpers;
 
 mod cache;
 mod database;
+mod discussion;
 mod foundation;
 mod hub;
 mod identity;
