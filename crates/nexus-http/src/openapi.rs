@@ -46,7 +46,7 @@ token (`nxp_…`, from `/api/v1/me/tokens`) whose `read` scope cannot change any
         (name = "admin", description = "User management for admins."),
         (name = "operations", description = "Liveness, readiness, metrics and error documentation."),
     ),
-    components(schemas(Problem, nexus_core::FieldError)),
+    components(schemas(Problem, nexus_core::FieldError, nexus_service::hub::NoteSort)),
 )]
 pub struct ApiDoc;
 
