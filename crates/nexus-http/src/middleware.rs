@@ -1,9 +1,12 @@
 //! The middleware stack every route runs behind, assembled in one place.
 //!
-//! Outermost first: request id → trace span → metrics → problem finaliser → security
-//! headers → CORS → compression → panic catcher → request timeout → body limit → handler.
+//! Outermost first: request id → trace span → metrics → compression → problem finaliser →
+//! security headers → CORS → panic catcher → request timeout → body limit → handler.
 //! The problem finaliser sits outside the panic catcher and the timeout so their answers
 //! get the problem shape too, and inside the request id so problems can quote it.
+//! Compression sits outside the finaliser, so that it encodes the final body: a problem
+//! written over an already compressed answer would keep `Content-Encoding: gzip` on plain
+//! JSON.
 //!
 //! Inside all of these, on matched routes only, runs [`crate::safety::guard`] (client
 //! address, principal, rate limit, idempotency key); it needs the application state and
@@ -45,6 +48,7 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(middleware::from_fn(telemetry::track_metrics))
+        .layer(CompressionLayer::new())
         .layer(middleware::from_fn(problem::finalize))
         .layer(header(h::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(h::X_FRAME_OPTIONS, "DENY"))
@@ -55,7 +59,6 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
         ))
         .layer(header(h::CONTENT_SECURITY_POLICY, CSP))
         .option_layer(cors(&http.cors_allowed_origins))
-        .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(problem::panic_response))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             request_timeout(req, next, timeout)

@@ -46,6 +46,7 @@ token (`nxp_…`, from `/api/v1/me/tokens`) whose `read` scope cannot change any
         (name = "admin", description = "User management for admins."),
         (name = "operations", description = "Liveness, readiness, metrics and error documentation."),
     ),
+    // Schemas referenced only from query parameters are not collected from the handlers.
     components(schemas(Problem, nexus_core::FieldError, nexus_service::hub::NoteSort)),
 )]
 pub struct ApiDoc;
@@ -176,6 +177,10 @@ fn add_problem_responses(op: &mut Operation, limited: bool) {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_body = op.request_body.is_some();
     let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let has_query = op
+        .parameters
+        .as_ref()
+        .is_some_and(|p| p.iter().any(|p| p.parameter_in == ParameterIn::Query));
     let mut standard: Vec<(&str, &str)> = Vec::new();
     if has_body || has_params {
         standard.push((
@@ -189,6 +194,10 @@ fn add_problem_responses(op: &mut Operation, limited: bool) {
             "403",
             "The credentials do not allow this (role, token scope, unverified email).",
         ));
+    }
+    if has_query && !has_body {
+        // Filters and cursors are checked by the service layer, which lists every bad one.
+        standard.push(("422", "Some parameters are invalid; `errors` lists them."));
     }
     if has_body {
         standard.push(("413", "The body is larger than the limit."));

@@ -262,7 +262,9 @@ pub async fn finalize(req: Request, next: Next) -> Response {
     };
     let (mut parts, _) = resp.into_parts();
     let body = serde_json::to_vec(&problem).unwrap_or_default();
+    // The new body is plain JSON, whatever encoding the old one had.
     parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_ENCODING);
     parts
         .headers
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));

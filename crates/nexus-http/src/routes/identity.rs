@@ -64,7 +64,10 @@ async fn register(
 /// The answer for an unknown email and for a wrong password is the same. Repeated failures
 /// for one account or from one address are refused for a while (429 with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "identity", request_body = LoginRequest,
-    responses((status = 200, description = "Signed in.", body = TokenPair)))]
+    responses(
+        (status = 200, description = "Signed in.", body = TokenPair),
+        (status = 401, description = "Unknown email or wrong password (the same answer for both).", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
 async fn login(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -78,7 +81,10 @@ async fn login(
 /// Each refresh token works once. Presenting one that was already exchanged revokes the
 /// whole session: every token of it stops working.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "identity", request_body = RefreshRequest,
-    responses((status = 200, description = "A new pair; the old refresh token is spent.", body = TokenPair)))]
+    responses(
+        (status = 200, description = "A new pair; the old refresh token is spent.", body = TokenPair),
+        (status = 401, description = "The refresh token is unknown, expired, spent or revoked.", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
 async fn refresh(
     State(s): State<AppState>,
     JsonBody(input): JsonBody<RefreshRequest>,

@@ -68,6 +68,7 @@ backend_tests!(
     every_answer_carries_security_headers,
     cors_allows_only_listed_origins,
     responses_are_compressed_when_asked,
+    compressed_problems_decode_to_problems,
     metrics_count_requests_by_route_template,
     openapi_document_is_3_1_and_describes_every_route,
     swagger_ui_is_served_entirely_from_the_binary,
@@ -358,6 +359,60 @@ async fn responses_are_compressed_when_asked(backend: Backend) {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-encoding"], "gzip");
+}
+
+/// Found by contract fuzzing: the problem finaliser rewrote error bodies as plain JSON
+/// outside compression, so a client accepting gzip got `Content-Encoding: gzip` on a body
+/// that was not gzip, and could not read any problem at all.
+async fn compressed_problems_decode_to_problems(backend: Backend) {
+    use std::io::Read;
+    let app = spawn_app(backend).await;
+    let user = app.verified_user("gzip-reader").await;
+    let cases = [
+        // A handler's problem (with a marker), a framework 405, a 422 from the body.
+        (
+            reqwest::Method::GET,
+            "/api/v1/notes/no-such-note",
+            None,
+            404,
+        ),
+        (reqwest::Method::PUT, "/api/v1/notes", None, 405),
+        (
+            reqwest::Method::POST,
+            "/api/v1/topics",
+            Some(r#"{"title": 7}"#),
+            422,
+        ),
+    ];
+    for (method, path, body, status) in cases {
+        let mut req = app
+            .client
+            .request(method.clone(), app.url(path))
+            .header("accept-encoding", "gzip")
+            .bearer_auth(&user.access);
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), status, "{method} {path}");
+        let gzipped = resp
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|v| v == "gzip");
+        let raw = resp.bytes().await.unwrap();
+        let text = if gzipped {
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(&raw[..])
+                .read_to_string(&mut text)
+                .unwrap_or_else(|e| panic!("{method} {path}: not gzip: {e}"));
+            text
+        } else {
+            String::from_utf8(raw.to_vec()).unwrap()
+        };
+        let problem: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(problem["status"], status, "{method} {path}: {text}");
+        assert!(problem["request_id"].is_string(), "{text}");
+    }
 }
 
 async fn metrics_count_requests_by_route_template(backend: Backend) {
