@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{Backend, PASSWORD, TestApp, TestUser, assert_problem, spawn_app};
+use crate::hub::create as create_note;
 
 backend_tests!(
     comments_form_threads_one_level_deep,
@@ -21,20 +22,9 @@ backend_tests!(
     bookmarks_are_idempotent_and_paginate_newest_first,
 );
 
-/// An admin with three topics, and a verified author with a published note `raft`.
+/// The hub's set-up (an admin, three topics, author `ada`) plus a published note `raft`.
 async fn setup(app: &TestApp) -> (TestUser, TestUser) {
-    let admin = app.admin("root").await;
-    for (slug, title) in [("rust", "Rust"), ("databases", "Databases"), ("web", "Web")] {
-        let resp = app
-            .post_json(
-                "/api/v1/topics",
-                Some(&admin.access),
-                json!({"slug": slug, "title": title}),
-            )
-            .await;
-        assert_eq!(resp.status(), 201, "topic {slug}");
-    }
-    let ada = app.verified_user("ada").await;
+    let (admin, ada) = crate::hub::setup(app).await;
     create_note(
         app,
         &ada,
@@ -42,19 +32,6 @@ async fn setup(app: &TestApp) -> (TestUser, TestUser) {
     )
     .await;
     (admin, ada)
-}
-
-async fn create_note(app: &TestApp, who: &TestUser, body: Value) -> Value {
-    let resp = app
-        .post_json("/api/v1/notes", Some(&who.access), body)
-        .await;
-    assert_eq!(
-        resp.status(),
-        201,
-        "{}",
-        resp.text().await.unwrap_or_default()
-    );
-    resp.json().await.unwrap()
 }
 
 /// A mentor, created by an operator as admins are, then signed in.

@@ -22,7 +22,7 @@ backend_tests!(
 );
 
 /// An admin with three topics, and a verified author.
-async fn setup(app: &TestApp) -> (TestUser, TestUser) {
+pub(crate) async fn setup(app: &TestApp) -> (TestUser, TestUser) {
     let admin = app.admin("root").await;
     for (slug, title) in [("rust", "Rust"), ("databases", "Databases"), ("web", "Web")] {
         let resp = app
@@ -38,7 +38,7 @@ async fn setup(app: &TestApp) -> (TestUser, TestUser) {
     (admin, author)
 }
 
-async fn create(app: &TestApp, who: &TestUser, body: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, who: &TestUser, body: Value) -> Value {
     let resp = app
         .post_json("/api/v1/notes", Some(&who.access), body)
         .await;
