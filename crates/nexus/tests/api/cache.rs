@@ -101,17 +101,12 @@ async fn an_edit_through_one_instance_is_visible_at_once_through_the_other(backe
 
     // Both instances read (and so cache) the note and the topic's first page.
     for app in [&a, &b, &a, &b] {
-        let n: Value = app.get("/api/v1/notes/shared").await.json().await.unwrap();
+        let n: Value = app.get_json("/api/v1/notes/shared").await;
         assert_eq!(n["body_md"], "one");
-        let page: Value = app
-            .get("/api/v1/notes?topic=rust")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: Value = app.get_json("/api/v1/notes?topic=rust").await;
         assert_eq!(page["items"].as_array().unwrap().len(), 1);
     }
-    let ready: Value = b.get("/readyz").await.json().await.unwrap();
+    let ready: Value = b.get_json("/readyz").await;
     assert_eq!(
         ready["checks"]["cache"],
         json!({"status": "ok", "backend": "redis"})
@@ -128,17 +123,12 @@ async fn an_edit_through_one_instance_is_visible_at_once_through_the_other(backe
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let n: Value = b.get("/api/v1/notes/shared").await.json().await.unwrap();
+    let n: Value = b.get_json("/api/v1/notes/shared").await;
     assert_eq!(n["body_md"], "two");
     // A new note through B shows in A's first page at once.
     b.post_json("/api/v1/notes", Some(&ada.access), note("Newer", "x"))
         .await;
-    let page: Value = a
-        .get("/api/v1/notes?topic=rust")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = a.get_json("/api/v1/notes?topic=rust").await;
     assert_eq!(page["items"][0]["slug"], "newer");
     // Archiving through A hides it on B.
     a.delete_auth("/api/v1/notes/shared", &ada.access).await;
@@ -187,7 +177,7 @@ async fn reads_still_answer_when_redis_stops(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let n: Value = a.get("/api/v1/notes/sturdy").await.json().await.unwrap();
+    let n: Value = a.get_json("/api/v1/notes/sturdy").await;
     assert_eq!(n["body_md"], "after", "the writer reads its own write");
     let ready = a.get("/readyz").await;
     assert_eq!(ready.status(), 200);

@@ -249,6 +249,11 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// GET a path and parse the answer as JSON, whatever its status.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.get(path).await.json().await.expect("a JSON answer")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -347,6 +352,15 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         req.send().await.expect("request sent")
+    }
+
+    /// GET a path with a bearer token and parse the answer as JSON, whatever its status.
+    pub async fn get_auth_json(&self, path: &str, token: &str) -> serde_json::Value {
+        self.get_auth(path, token)
+            .await
+            .json()
+            .await
+            .expect("a JSON answer")
     }
 
     pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {

@@ -118,12 +118,7 @@ async fn notes_are_created_read_listed_with_every_filter_and_archived(backend: B
     )
     .await;
 
-    let detail: Value = app
-        .get("/api/v1/notes/ownership-in-rust")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = app.get_json("/api/v1/notes/ownership-in-rust").await;
     for field in [
         "id",
         "slug",
@@ -165,12 +160,7 @@ async fn notes_are_created_read_listed_with_every_filter_and_archived(backend: B
     );
     assert_eq!(list("author=nobody").await, Vec::<String>::new());
     assert_eq!(list("topic=web").await, Vec::<String>::new());
-    let page: Value = app
-        .get("/api/v1/notes?topic=rust&limit=1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/api/v1/notes?topic=rust&limit=1").await;
     let item = &page["items"][0];
     for field in [
         "slug",
@@ -223,11 +213,8 @@ async fn notes_are_created_read_listed_with_every_filter_and_archived(backend: B
         200
     );
     let archived: Value = app
-        .get_auth("/api/v1/notes?status=archived", &ada.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_auth_json("/api/v1/notes?status=archived", &ada.access)
+        .await;
     assert_eq!(slugs(&archived), ["ownership-in-rust-2"]);
 
     for bad in [
@@ -267,7 +254,7 @@ async fn pagination_has_no_duplicate_and_no_gap_while_notes_are_inserted(backend
             Some(c) => format!("/api/v1/notes?topic=rust&limit=20&cursor={c}"),
             None => "/api/v1/notes?topic=rust&limit=20".to_owned(),
         };
-        let page: Value = app.get(&path).await.json().await.unwrap();
+        let page: Value = app.get_json(&path).await;
         seen.extend(slugs(&page));
         pages += 1;
         // Someone writes while we page.
@@ -314,19 +301,9 @@ async fn concurrent_patches_with_the_same_if_match_let_exactly_one_win(backend: 
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 412]);
-    let now: Value = app
-        .get("/api/v1/notes/contended")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let now: Value = app.get_json("/api/v1/notes/contended").await;
     assert_eq!(now["version"], 2);
-    let revisions: Value = app
-        .get("/api/v1/notes/contended/revisions")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let revisions: Value = app.get_json("/api/v1/notes/contended/revisions").await;
     assert_eq!(
         revisions.as_array().unwrap().len(),
         2,
@@ -412,30 +389,15 @@ async fn revisions_diff_and_restore_round_trip(backend: Backend) {
     .await;
     assert_eq!(resp.status(), 200);
 
-    let revisions: Value = app
-        .get("/api/v1/notes/history/revisions")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let revisions: Value = app.get_json("/api/v1/notes/history/revisions").await;
     assert_eq!(revisions[0]["number"], 2);
     assert_eq!(revisions[0]["message"], "fix wording");
     assert_eq!(revisions[0]["editor"], "ada");
     assert_eq!(revisions[1]["number"], 1);
-    let first: Value = app
-        .get("/api/v1/notes/history/revisions/1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = app.get_json("/api/v1/notes/history/revisions/1").await;
     assert_eq!(first["body_md"], "line one\nline two");
 
-    let diff: Value = app
-        .get("/api/v1/notes/history/diff?from=1&to=2")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let diff: Value = app.get_json("/api/v1/notes/history/diff?from=1&to=2").await;
     let unified = diff["unified"].as_str().unwrap();
     assert!(
         unified.contains("-line two") && unified.contains("+line 2"),
@@ -453,12 +415,7 @@ async fn revisions_diff_and_restore_round_trip(backend: Backend) {
     let restored: Value = restored.json().await.unwrap();
     assert_eq!(restored["version"], 3);
     assert_eq!(restored["body_md"], "line one\nline two");
-    let back: Value = app
-        .get("/api/v1/notes/history/diff?from=1&to=3")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let back: Value = app.get_json("/api/v1/notes/history/diff?from=1&to=3").await;
     assert!(
         !back["unified"].as_str().unwrap().contains("+line"),
         "{back}"
@@ -499,12 +456,7 @@ async fn backlinks_follow_edits_and_dangling_links_resolve(backend: Backend) {
     )
     .await;
     create(&app, &ada, note("Paxos", "The original.", &["databases"])).await;
-    let back: Value = app
-        .get("/api/v1/notes/paxos/backlinks")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let back: Value = app.get_json("/api/v1/notes/paxos/backlinks").await;
     assert_eq!(back.as_array().unwrap().len(), 1);
     assert_eq!(back[0]["slug"], "raft");
     create(
@@ -514,11 +466,8 @@ async fn backlinks_follow_edits_and_dangling_links_resolve(backend: Backend) {
     )
     .await;
     let back: Value = app
-        .get("/api/v1/notes/leader-election/backlinks")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/notes/leader-election/backlinks")
+        .await;
     assert_eq!(back[0]["slug"], "raft");
 
     // A markdown link counts too, and removing links removes backlinks.
@@ -528,12 +477,7 @@ async fn backlinks_follow_edits_and_dangling_links_resolve(backend: Backend) {
         note("Zab", "Like [Paxos](/notes/paxos).", &["databases"]),
     )
     .await;
-    let back: Value = app
-        .get("/api/v1/notes/paxos/backlinks")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let back: Value = app.get_json("/api/v1/notes/paxos/backlinks").await;
     assert_eq!(back.as_array().unwrap().len(), 2);
     assert_eq!(
         patch(
@@ -547,20 +491,10 @@ async fn backlinks_follow_edits_and_dangling_links_resolve(backend: Backend) {
         .status(),
         200
     );
-    let back: Value = app
-        .get("/api/v1/notes/paxos/backlinks")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let back: Value = app.get_json("/api/v1/notes/paxos/backlinks").await;
     assert_eq!(slugs(&json!({"items": back})), ["zab"]);
 
-    let related: Value = app
-        .get("/api/v1/topics/databases/related")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let related: Value = app.get_json("/api/v1/topics/databases/related").await;
     assert_eq!(related, json!([]));
 }
 
@@ -752,28 +686,19 @@ async fn drafts_are_visible_to_their_author_only(backend: Backend) {
     .await;
     assert_eq!(search(&app, "plan").await, Vec::<String>::new());
 
-    let public: Value = app.get("/api/v1/notes").await.json().await.unwrap();
+    let public: Value = app.get_json("/api/v1/notes").await;
     assert!(slugs(&public).is_empty());
     let mine: Value = app
-        .get_auth("/api/v1/notes?status=draft", &ada.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_auth_json("/api/v1/notes?status=draft", &ada.access)
+        .await;
     assert_eq!(slugs(&mine), ["secret-plan"]);
     let theirs: Value = app
-        .get_auth("/api/v1/notes?status=draft", &grace.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_auth_json("/api/v1/notes?status=draft", &grace.access)
+        .await;
     assert!(slugs(&theirs).is_empty());
     let peek: Value = app
-        .get_auth("/api/v1/notes?status=draft&author=ada", &grace.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_auth_json("/api/v1/notes?status=draft&author=ada", &grace.access)
+        .await;
     assert!(slugs(&peek).is_empty());
     assert_problem(
         app.get("/api/v1/notes?status=draft").await,
@@ -968,7 +893,7 @@ async fn topics_are_managed_by_admins_and_counted(backend: Backend) {
     create(&app, &ada, note("One", "x", &["rust", "web"])).await;
     create(&app, &ada, note("Two", "x", &["rust", "web"])).await;
     create(&app, &ada, note("Three", "x", &["rust", "databases"])).await;
-    let topics: Value = app.get("/api/v1/topics").await.json().await.unwrap();
+    let topics: Value = app.get_json("/api/v1/topics").await;
     let rust = topics
         .as_array()
         .unwrap()
@@ -976,12 +901,7 @@ async fn topics_are_managed_by_admins_and_counted(backend: Backend) {
         .find(|t| t["slug"] == "rust")
         .unwrap();
     assert_eq!(rust["note_count"], 3);
-    let related: Value = app
-        .get("/api/v1/topics/rust/related")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let related: Value = app.get_json("/api/v1/topics/rust/related").await;
     assert_eq!(
         related,
         json!([{"slug": "web", "title": "Web", "shared_notes": 2}, {"slug": "databases", "title": "Databases", "shared_notes": 1}])
@@ -1006,19 +926,9 @@ async fn cached_answers_follow_every_write(backend: Backend) {
     let (_, ada) = setup(&app).await;
     create(&app, &ada, note("Cached read", "first", &["rust"])).await;
     for _ in 0..3 {
-        let n: Value = app
-            .get("/api/v1/notes/cached-read")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let n: Value = app.get_json("/api/v1/notes/cached-read").await;
         assert_eq!(n["body_md"], "first");
-        let page: Value = app
-            .get("/api/v1/notes?topic=rust")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: Value = app.get_json("/api/v1/notes?topic=rust").await;
         assert_eq!(slugs(&page), ["cached-read"]);
     }
     let metrics = app.get("/metrics").await.text().await.unwrap();
@@ -1040,20 +950,10 @@ async fn cached_answers_follow_every_write(backend: Backend) {
         .status(),
         200
     );
-    let n: Value = app
-        .get("/api/v1/notes/cached-read")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let n: Value = app.get_json("/api/v1/notes/cached-read").await;
     assert_eq!(n["body_md"], "second");
     create(&app, &ada, note("Newer", "x", &["rust"])).await;
-    let page: Value = app
-        .get("/api/v1/notes?topic=rust")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/api/v1/notes?topic=rust").await;
     assert_eq!(slugs(&page), ["newer", "cached-read"]);
     app.patch_json(
         "/api/v1/me",
@@ -1061,28 +961,13 @@ async fn cached_answers_follow_every_write(backend: Backend) {
         json!({"display_name": "Ada Lovelace"}),
     )
     .await;
-    let n: Value = app
-        .get("/api/v1/notes/cached-read")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let n: Value = app.get_json("/api/v1/notes/cached-read").await;
     assert_eq!(n["author"]["display_name"], "Ada Lovelace");
-    let page: Value = app
-        .get("/api/v1/notes?topic=rust")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/api/v1/notes?topic=rust").await;
     assert_eq!(page["items"][0]["author"]["display_name"], "Ada Lovelace");
     app.delete_auth("/api/v1/notes/cached-read", &ada.access)
         .await;
     assert_problem(app.get("/api/v1/notes/cached-read").await, 404, "not-found").await;
-    let page: Value = app
-        .get("/api/v1/notes?topic=rust")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/api/v1/notes?topic=rust").await;
     assert_eq!(slugs(&page), ["newer"]);
 }

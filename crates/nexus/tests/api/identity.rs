@@ -629,12 +629,7 @@ async fn no_route_lets_one_user_reach_anothers_private_data(backend: Backend) {
     assert_eq!(bobs["bio"], "", "bob is untouched");
 
     // B's token is invisible to A: not listed, and deleting it is "not found".
-    let listed: Value = app
-        .get_auth("/api/v1/me/tokens", &a.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.get_auth_json("/api/v1/me/tokens", &a.access).await;
     assert_eq!(listed.as_array().unwrap().len(), 0);
     let resp = app
         .delete_auth(&format!("/api/v1/me/tokens/{b_token_id}"), &a.access)
@@ -646,7 +641,7 @@ async fn no_route_lets_one_user_reach_anothers_private_data(backend: Backend) {
     );
 
     // B's public profile shows nothing private.
-    let profile: Value = app.get("/api/v1/users/bob").await.json().await.unwrap();
+    let profile: Value = app.get_json("/api/v1/users/bob").await;
     assert_eq!(profile["handle"], "bob");
     for private in ["email", "id", "email_verified", "disabled"] {
         assert!(
@@ -691,22 +686,16 @@ async fn admins_list_and_manage_users_with_pagination(backend: Backend) {
         app.verified_user(h).await;
     }
     let page1: Value = app
-        .get_auth("/api/v1/admin/users?limit=2", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_auth_json("/api/v1/admin/users?limit=2", &admin.access)
+        .await;
     assert_eq!(page1["items"].as_array().unwrap().len(), 2);
     let cursor = page1["next_cursor"].as_str().unwrap();
     let page2: Value = app
-        .get_auth(
+        .get_auth_json(
             &format!("/api/v1/admin/users?limit=2&cursor={cursor}"),
             &admin.access,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(page2["items"].as_array().unwrap().len(), 2);
     assert!(page2["next_cursor"].is_null());
     let handles: Vec<&str> = page1["items"]
@@ -719,18 +708,12 @@ async fn admins_list_and_manage_users_with_pagination(backend: Backend) {
     assert_eq!(handles, ["root", "user-a", "user-b", "user-c"]);
 
     let filtered: Value = app
-        .get_auth("/api/v1/admin/users?role=admin", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_auth_json("/api/v1/admin/users?role=admin", &admin.access)
+        .await;
     assert_eq!(filtered["items"].as_array().unwrap().len(), 1);
     let prefixed: Value = app
-        .get_auth("/api/v1/admin/users?handle=user-", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_auth_json("/api/v1/admin/users?handle=user-", &admin.access)
+        .await;
     assert_eq!(prefixed["items"].as_array().unwrap().len(), 3);
 
     for bad in ["limit=0", "limit=1000000", "cursor=garbage"] {
@@ -811,7 +794,7 @@ async fn profile_updates_are_validated(backend: Backend) {
 
 async fn the_openapi_document_describes_security_and_errors_of_every_operation(backend: Backend) {
     let app = spawn_app(backend).await;
-    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let doc: Value = app.get_json("/api/openapi.json").await;
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

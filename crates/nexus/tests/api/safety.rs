@@ -310,12 +310,7 @@ async fn a_replayed_create_answers_the_same_and_makes_one_token(backend: Backend
     let again_body: Value = again.json().await.unwrap();
     assert_eq!(again_body, first_body);
 
-    let tokens: Value = app
-        .get_auth("/api/v1/me/tokens", &ada.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tokens: Value = app.get_auth_json("/api/v1/me/tokens", &ada.access).await;
     assert_eq!(tokens.as_array().unwrap().len(), 1, "{tokens}");
 
     // Keys are per principal: another user's identical key is a new request.
@@ -371,12 +366,7 @@ async fn a_key_reused_with_another_body_is_422(backend: Backend) {
     .await;
     let problem = assert_problem(other, 422, "validation-failed").await;
     assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
-    let tokens: Value = app
-        .get_auth("/api/v1/me/tokens", &ada.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tokens: Value = app.get_auth_json("/api/v1/me/tokens", &ada.access).await;
     assert_eq!(tokens.as_array().unwrap().len(), 1);
 }
 
@@ -635,7 +625,7 @@ async fn a_client_sending_headers_slowly_is_disconnected(backend: Backend) {
 
 async fn the_openapi_document_describes_limits_and_idempotency(backend: Backend) {
     let app = spawn_app(backend).await;
-    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let doc: Value = app.get_json("/api/openapi.json").await;
     let mut posts = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
@@ -704,12 +694,7 @@ async fn a_replayed_note_create_makes_one_note(backend: Backend) {
         "stored headers are replayed too"
     );
     assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
-    let page: Value = app
-        .get("/api/v1/notes?topic=rust")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/api/v1/notes?topic=rust").await;
     assert_eq!(
         page["items"].as_array().unwrap().len(),
         1,
