@@ -46,6 +46,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub rate_limit: RateLimitSettings,
     pub cache: CacheSettings,
+    pub jobs: JobsSettings,
+    pub webhooks: WebhookSettings,
 }
 
 /// Request-rate limits per client (user, or address when anonymous) and route class,
@@ -114,6 +116,84 @@ impl Default for CacheSettings {
             capacity: 50_000,
             ttl_secs: 60,
             redis_key_prefix: "nexus:cache:".into(),
+        }
+    }
+}
+
+/// Background work: the queue's workers, retries and schedules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsSettings {
+    /// Jobs one worker runs at the same time.
+    pub concurrency: usize,
+    /// How often an idle worker looks for due jobs on the table queue (a job enqueued by
+    /// the same process wakes it at once).
+    pub poll_interval_ms: u64,
+    /// How long a claimed job stays with its worker without a heartbeat; a worker that
+    /// dies loses its jobs to others after this.
+    pub lease_secs: u64,
+    /// First retry delay; each later one doubles, up to `backoff_max_secs`, with jitter.
+    pub backoff_base_ms: u64,
+    pub backoff_max_secs: u64,
+    /// Attempts per job kind before the job is dead, overriding the built-in defaults
+    /// (`email.send = 8`, `webhook.deliver = 8`, others 5).
+    pub max_attempts: std::collections::BTreeMap<String, u32>,
+    /// Durable RabbitMQ queue the jobs travel through when `amqp_url` is set.
+    pub amqp_queue: String,
+    /// Limit on every outbound call a job makes (SMTP, webhook requests).
+    pub outbound_timeout_secs: u64,
+    /// Succeeded jobs are deleted after this many days; dead ones are kept.
+    pub retention_days: u32,
+    /// Recurring jobs as cron expressions with seconds (`sec min hour day month weekday`),
+    /// in UTC. Each fires once per period however many workers run.
+    pub schedules: std::collections::BTreeMap<String, String>,
+}
+
+/// The schedules Nexus knows how to run; a name outside this list is refused at start.
+pub const KNOWN_SCHEDULES: [&str; 1] = ["weekly_digest"];
+
+impl Default for JobsSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            poll_interval_ms: 500,
+            lease_secs: 60,
+            backoff_base_ms: 2_000,
+            backoff_max_secs: 3_600,
+            max_attempts: Default::default(),
+            amqp_queue: "nexus.jobs".into(),
+            outbound_timeout_secs: 10,
+            retention_days: 7,
+            schedules: [("weekly_digest".to_owned(), "0 0 8 * * Mon".to_owned())]
+                .into_iter()
+                .collect(),
+        }
+    }
+}
+
+/// Outgoing webhooks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Whether endpoints may resolve to loopback, private, link-local or other
+    /// non-public addresses. Off in production: it would let users probe the internal
+    /// network. Tests turn it on for receivers on 127.0.0.1.
+    pub allow_private_targets: bool,
+    /// Consecutive failures that open an endpoint's circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker waits before letting one probe delivery through.
+    pub breaker_cooldown_secs: u64,
+    /// Endpoints one user may register.
+    pub max_per_owner: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            breaker_failures: 5,
+            breaker_cooldown_secs: 60,
+            max_per_owner: 10,
         }
     }
 }
@@ -205,6 +285,10 @@ pub struct DatabaseSettings {
     pub sqlite_wal: bool,
     /// How long SQLite waits on a locked database before giving up.
     pub sqlite_busy_timeout_ms: u64,
+    /// SQLite page cache of each connection, in MiB. Each pooled connection fills its
+    /// own, so a process may hold up to `max_connections` times this; reads beyond it come
+    /// from the operating system's file cache. `nexus seed` raises it for its one writer.
+    pub sqlite_cache_mib: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -276,6 +360,8 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
             cache: CacheSettings::default(),
+            jobs: JobsSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -289,6 +375,7 @@ impl Default for DatabaseSettings {
             query_timeout_ms: 10_000,
             sqlite_wal: true,
             sqlite_busy_timeout_ms: 5_000,
+            sqlite_cache_mib: 2,
         }
     }
 }
@@ -540,6 +627,9 @@ impl Settings {
             problems.push("key `data_dir` (NEXUS_DATA_DIR): must not be empty".into());
         }
         let db = &self.database;
+        if db.sqlite_cache_mib == 0 || db.sqlite_cache_mib > 4_096 {
+            problems.push("key `database.sqlite_cache_mib`: must be between 1 and 4096".into());
+        }
         if db.max_connections == 0 {
             problems.push("key `database.max_connections`: must be at least 1".into());
         }
@@ -623,6 +713,46 @@ impl Settings {
         {
             problems.push(
                 "keys `cache.capacity` and `cache.ttl_secs`: must be above 0; `cache.redis_key_prefix`: at most 100 bytes".into(),
+            );
+        }
+        let jobs = &self.jobs;
+        if !(1..=256).contains(&jobs.concurrency) {
+            problems.push("key `jobs.concurrency`: must be between 1 and 256".into());
+        }
+        if jobs.poll_interval_ms == 0 || jobs.lease_secs == 0 || jobs.backoff_base_ms == 0 {
+            problems.push(
+                "keys `jobs.poll_interval_ms`, `jobs.lease_secs` and `jobs.backoff_base_ms`: must be above 0"
+                    .into(),
+            );
+        }
+        if !(1..=600).contains(&jobs.outbound_timeout_secs) {
+            problems.push("key `jobs.outbound_timeout_secs`: must be between 1 and 600".into());
+        }
+        for (kind, n) in &jobs.max_attempts {
+            if !(1..=100).contains(n) {
+                problems.push(format!(
+                    "key `jobs.max_attempts.{kind}`: must be between 1 and 100"
+                ));
+            }
+        }
+        if jobs.amqp_queue.is_empty() || jobs.amqp_queue.len() > 200 {
+            problems.push("key `jobs.amqp_queue`: 1 to 200 bytes".into());
+        }
+        for (name, expr) in &jobs.schedules {
+            if !KNOWN_SCHEDULES.contains(&name.as_str()) {
+                problems.push(format!(
+                    "key `jobs.schedules.{name}`: unknown schedule; known: {}",
+                    KNOWN_SCHEDULES.join(", ")
+                ));
+            } else if let Err(e) = crate::schedule::Cron::parse(expr) {
+                problems.push(format!("key `jobs.schedules.{name}`: {e}"));
+            }
+        }
+        let hooks = &self.webhooks;
+        if hooks.breaker_failures == 0 || hooks.breaker_cooldown_secs == 0 {
+            problems.push(
+                "keys `webhooks.breaker_failures` and `webhooks.breaker_cooldown_secs`: must be above 0"
+                    .into(),
             );
         }
         if auth.login_failures_before_lockout == 0 {

@@ -98,6 +98,14 @@ pub fn slugify(text: &str) -> String {
     }
 }
 
+/// The slug a note titled `title` gets when no other note has it: the title's slug cut to
+/// 70 characters, which leaves room for the `-2` or id suffix added when it is taken.
+pub fn note_slug(title: &str) -> String {
+    let base = slugify(title);
+    let cut: String = base.chars().take(70).collect();
+    cut.trim_end_matches('-').to_owned()
+}
+
 /// Whether `s` is already a well-formed slug (as accepted in paths and `[[links]]`).
 pub fn is_slug(s: &str) -> bool {
     !s.is_empty()

@@ -16,5 +16,6 @@ pub mod config;
 pub mod error;
 pub mod hub;
 pub mod identity;
+pub mod schedule;
 
 pub use error::{AppError, ErrorKind, FieldError};

@@ -146,6 +146,42 @@ pub(crate) fn placeholders(start: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// The most bind parameters one statement takes: under SQLite's limit (32,766) and
+/// PostgreSQL's (65,535).
+const MAX_PARAMS: usize = 30_000;
+
+/// How many rows of `params` parameters each go into one multi-row statement. Capped so
+/// that one statement carrying note bodies stays a few megabytes.
+pub(crate) fn rows_per_statement(params: usize) -> usize {
+    (MAX_PARAMS / params.max(1)).clamp(1, 500)
+}
+
+/// `INSERT … VALUES (…), (…), …` for every row of `$rows`, as few statements as the
+/// parameter limit allows, in the transaction `$tx`. `$push` binds one row through
+/// sqlx's `Separated` builder, which writes each backend's placeholders. A macro rather
+/// than a function because the row closure must compile once per backend, as in
+/// [`with_tx!`].
+macro_rules! insert_rows {
+    ($tx:expr, $head:expr, $params:expr, $rows:expr, |$b:ident, $row:ident| $push:block) => {{
+        let t = $tx.timeout();
+        let mut done: AppResult<()> = Ok(());
+        for chunk in $rows.chunks($crate::hub::rows_per_statement($params)) {
+            let r = with_tx!($tx, |c| {
+                let mut qb = sqlx::QueryBuilder::new($head);
+                qb.push_values(chunk, |mut $b, $row| $push);
+                timed(t, qb.build().execute(c))
+                    .await
+                    .map(|r| r.rows_affected())
+            });
+            if let Err(e) = r {
+                done = Err(e);
+                break;
+            }
+        }
+        done
+    }};
+}
+
 // ---- notes ------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -170,10 +206,20 @@ pub struct NoteRow {
     pub published_at: Option<DateTime<Utc>>,
 }
 
-pub(crate) const NOTE_SELECT: &str = "SELECT n.id, n.slug, n.author_id, u.handle AS author_handle, \
-     u.display_name AS author_name, n.kind, n.status, n.title, n.summary, n.body_md, n.body_html, \
-     n.problem, n.solution, n.outcome, n.version, n.created_at, n.updated_at, n.published_at \
-     FROM notes n JOIN users u ON u.id = n.author_id";
+/// The columns of a [`NoteRow`], from `notes n` and `users u`.
+macro_rules! note_columns {
+    () => {
+        "SELECT n.id, n.slug, n.author_id, u.handle AS author_handle, \
+         u.display_name AS author_name, n.kind, n.status, n.title, n.summary, n.body_md, \
+         n.body_html, n.problem, n.solution, n.outcome, n.version, n.created_at, n.updated_at, \
+         n.published_at"
+    };
+}
+const NOTE_COLUMNS: &str = note_columns!();
+pub(crate) const NOTE_SELECT: &str = concat!(
+    note_columns!(),
+    " FROM notes n JOIN users u ON u.id = n.author_id"
+);
 
 /// Every stored field of a note that an edit can change.
 pub struct NoteContent<'a> {
@@ -189,45 +235,47 @@ pub struct NoteContent<'a> {
     pub outcome: Option<&'a str>,
 }
 
-pub async fn insert_note(
+/// A new note as [`insert_notes`] stores it, at version 1.
+pub struct NewNoteRow<'a> {
+    pub id: Uuid,
+    pub slug: &'a str,
+    pub author: Uuid,
+    pub content: NoteContent<'a>,
+}
+
+/// Inserts new notes, many per statement.
+pub async fn insert_notes(
     tx: &mut DbTx,
-    id: Uuid,
-    slug: &str,
-    author: Uuid,
-    n: &NoteContent<'_>,
+    notes: &[NewNoteRow<'_>],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    let published_at = (n.status == "published").then_some(now);
-    with_tx!(tx, |c| {
-        timed(
-        t,
-        sqlx::query(
-            "INSERT INTO notes (id, slug, author_id, kind, status, title, summary, body_md, body_html, \
-             body_text, problem, solution, outcome, version, created_at, updated_at, published_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14, $15)"
-        )
-        .bind(id)
-        .bind(slug)
-        .bind(author)
-        .bind(n.kind)
-        .bind(n.status)
-        .bind(n.title)
-        .bind(n.summary)
-        .bind(n.body_md)
-        .bind(n.body_html)
-        .bind(n.body_text)
-        .bind(n.problem)
-        .bind(n.solution)
-        .bind(n.outcome)
-        .bind(now)
-        .bind(published_at)
-        .execute(c)
+    insert_rows!(
+        tx,
+        "INSERT INTO notes (id, slug, author_id, kind, status, title, summary, body_md, body_html, \
+         body_text, problem, solution, outcome, version, created_at, updated_at, published_at) ",
+        16,
+        notes,
+        |b, n| {
+            let c = &n.content;
+            b.push_bind(n.id)
+                .push_bind(n.slug)
+                .push_bind(n.author)
+                .push_bind(c.kind)
+                .push_bind(c.status)
+                .push_bind(c.title)
+                .push_bind(c.summary)
+                .push_bind(c.body_md)
+                .push_bind(c.body_html)
+                .push_bind(c.body_text)
+                .push_bind(c.problem)
+                .push_bind(c.solution)
+                .push_bind(c.outcome)
+                .push("1")
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind((c.status == "published").then_some(now));
+        }
     )
-    .await
-    .map(|r| r.rows_affected())
-    })?;
-    Ok(())
 }
 
 /// Writes new content if the note is still at `expected_version`; returns false when
@@ -304,101 +352,117 @@ pub async fn note_by_slug(db: &Db, slug: &str) -> AppResult<Option<NoteRow>> {
         .await)
 }
 
-pub async fn slug_taken(tx: &mut DbTx, slug: &str) -> AppResult<bool> {
-    let t = tx.timeout();
-    let n: i64 = with_tx!(tx, |c| timed(
-        t,
-        sqlx::query_scalar("SELECT COUNT(*) FROM notes WHERE slug = $1")
-            .bind(slug)
-            .fetch_one(c)
-    )
-    .await)?;
-    Ok(n > 0)
-}
-
-pub async fn set_topics(tx: &mut DbTx, note: Uuid, topics: &[Uuid]) -> AppResult<()> {
-    replace_rows(
-        tx,
-        "DELETE FROM note_topics WHERE note_id = $1",
-        "INSERT INTO note_topics (note_id, topic_id) VALUES ($1, $2)",
-        note,
-        topics,
-    )
-    .await
-}
-
-pub async fn set_tags(tx: &mut DbTx, note: Uuid, tags: &[String]) -> AppResult<()> {
-    replace_rows(
-        tx,
-        "DELETE FROM note_tags WHERE note_id = $1",
-        "INSERT INTO note_tags (note_id, tag) VALUES ($1, $2)",
-        note,
-        tags,
-    )
-    .await
-}
-
-/// Replaces a note's rows in a child table: delete them all, insert one per value.
-async fn replace_rows<V>(
+/// Which of `candidates` are already the slug of a note.
+pub async fn slugs_taken(
     tx: &mut DbTx,
-    delete: &'static str,
-    insert: &'static str,
-    note: Uuid,
-    values: &[V],
-) -> AppResult<()>
-where
-    V: Sync
-        + for<'q> sqlx::Encode<'q, sqlx::Sqlite>
-        + sqlx::Type<sqlx::Sqlite>
-        + for<'q> sqlx::Encode<'q, sqlx::Postgres>
-        + sqlx::Type<sqlx::Postgres>,
-{
+    candidates: &[String],
+) -> AppResult<std::collections::HashSet<String>> {
     let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(delete).bind(note).execute(&mut *c)
+    let mut taken = std::collections::HashSet::new();
+    for chunk in candidates.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT slug FROM notes WHERE slug IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let found: Vec<String> = with_tx!(tx, |c| {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
+            for s in chunk {
+                q = q.bind(s);
+            }
+            timed(t, q.fetch_all(c)).await
+        })?;
+        taken.extend(found);
+    }
+    Ok(taken)
+}
+
+/// Replaces a note's topics.
+pub async fn set_topics(tx: &mut DbTx, note: Uuid, topics: &[Uuid]) -> AppResult<()> {
+    delete_children(tx, "DELETE FROM note_topics WHERE note_id = $1", note).await?;
+    let rows: Vec<(Uuid, Uuid)> = topics.iter().map(|t| (note, *t)).collect();
+    insert_topics(tx, &rows).await
+}
+
+/// Files notes under topics: `(note, topic)` pairs, many per statement.
+pub async fn insert_topics(tx: &mut DbTx, rows: &[(Uuid, Uuid)]) -> AppResult<()> {
+    insert_rows!(
+        tx,
+        "INSERT INTO note_topics (note_id, topic_id) ",
+        2,
+        rows,
+        |b, r| {
+            b.push_bind(r.0).push_bind(r.1);
+        }
     )
-    .await
-    .map(|r| r.rows_affected()))?;
-    for value in values {
-        with_tx!(tx, |c| timed(
-            t,
-            sqlx::query(insert).bind(note).bind(value).execute(c)
-        )
+}
+
+/// Replaces a note's tags.
+pub async fn set_tags(tx: &mut DbTx, note: Uuid, tags: &[String]) -> AppResult<()> {
+    delete_children(tx, "DELETE FROM note_tags WHERE note_id = $1", note).await?;
+    let rows: Vec<(Uuid, &str)> = tags.iter().map(|t| (note, t.as_str())).collect();
+    insert_tags(tx, &rows).await
+}
+
+/// Tags notes: `(note, tag)` pairs, many per statement.
+pub async fn insert_tags(tx: &mut DbTx, rows: &[(Uuid, &str)]) -> AppResult<()> {
+    insert_rows!(
+        tx,
+        "INSERT INTO note_tags (note_id, tag) ",
+        2,
+        rows,
+        |b, r| {
+            b.push_bind(r.0).push_bind(r.1);
+        }
+    )
+}
+
+/// Deletes a note's rows from a child table before they are written again.
+async fn delete_children(tx: &mut DbTx, delete: &'static str, note: Uuid) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |c| timed(t, sqlx::query(delete).bind(note).execute(c))
         .await
         .map(|r| r.rows_affected()))?;
-    }
     Ok(())
 }
 
-/// Topic slugs and tags of several notes in two queries (never one per note).
-pub async fn topics_and_tags(
-    db: &Db,
-    notes: &[Uuid],
-) -> AppResult<(Vec<(Uuid, String)>, Vec<(Uuid, String)>)> {
+/// Topic slugs of several notes in one query (never one per note), by slug.
+pub async fn topics_of(db: &Db, notes: &[Uuid]) -> AppResult<Vec<(Uuid, String)>> {
     if notes.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(Vec::new());
     }
-    let list = placeholders(1, notes.len());
-    let topics_sql = format!(
+    let sql = format!(
         "SELECT nt.note_id, t.slug FROM note_topics nt JOIN topics t ON t.id = nt.topic_id \
-         WHERE nt.note_id IN ({list}) ORDER BY t.slug"
+         WHERE nt.note_id IN ({}) ORDER BY t.slug",
+        placeholders(1, notes.len())
     );
-    let tags_sql =
-        format!("SELECT note_id, tag FROM note_tags WHERE note_id IN ({list}) ORDER BY tag");
     with_pool!(db, |p| {
-        let mut q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(topics_sql.clone()));
+        let mut q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(sql.clone()));
         for id in notes {
             q = q.bind(id);
         }
-        let topics = db.run(q.fetch_all(p)).await?;
-        let mut q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(tags_sql.clone()));
-        for id in notes {
-            q = q.bind(id);
-        }
-        let tags = db.run(q.fetch_all(p)).await?;
-        Ok((topics, tags))
+        db.run(q.fetch_all(p)).await
     })
+}
+
+/// A note's topic slugs and tags, each sorted, in one round trip.
+pub async fn topics_and_tags(db: &Db, note: Uuid) -> AppResult<(Vec<String>, Vec<String>)> {
+    let rows: Vec<(i32, String)> = with_pool!(db, |p| db
+        .run(
+            sqlx::query_as(
+                "SELECT 0 AS part, t.slug AS value FROM note_topics nt \
+                 JOIN topics t ON t.id = nt.topic_id WHERE nt.note_id = $1 \
+                 UNION ALL SELECT 1 AS part, tag AS value FROM note_tags WHERE note_id = $1 \
+                 ORDER BY 1, 2"
+            )
+            .bind(note)
+            .fetch_all(p)
+        )
+        .await)?;
+    let (topics, tags): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(part, _)| *part == 0);
+    Ok((
+        topics.into_iter().map(|(_, v)| v).collect(),
+        tags.into_iter().map(|(_, v)| v).collect(),
+    ))
 }
 
 /// List filters. Visibility is decided by the service and passed in as `status` plus
@@ -417,47 +481,67 @@ pub struct NoteFilter<'a> {
     pub limit: u32,
 }
 
+/// One page of notes. With a topic (or else a tag) the query is driven from that
+/// filter's `(topic_id, note_id)` (or `(tag, note_id)`) index, newest note first, so a
+/// page costs about the same for a rare topic as for a common one; otherwise notes are
+/// read newest first along the primary key. Only the filters given appear in the
+/// statement, so each combination is planned for what it asks.
 pub async fn list_notes(db: &Db, f: &NoteFilter<'_>) -> AppResult<Vec<NoteRow>> {
-    let (order, keyset) = if f.by_updated {
-        (
-            "ORDER BY n.updated_at DESC, n.id DESC",
-            "AND ($6 IS NULL OR n.updated_at < $6 OR (n.updated_at = $6 AND n.id < $7))",
-        )
-    } else {
-        // $6 is unused in this order but still bound, so both statements take the same
-        // parameter list; the no-op keeps SQLite from refusing an unreferenced parameter.
-        (
-            "ORDER BY n.id DESC",
-            "AND ($6 IS NULL OR TRUE) AND ($7 IS NULL OR n.id < $7)",
-        )
-    };
-    let sql = format!(
-        "{NOTE_SELECT} WHERE n.status = $1 \
-         AND ($2 IS NULL OR EXISTS (SELECT 1 FROM note_topics nt JOIN topics t ON t.id = nt.topic_id \
-                                    WHERE nt.note_id = n.id AND t.slug = $2)) \
-         AND ($3 IS NULL OR n.kind = $3) \
-         AND ($4 IS NULL OR n.author_id = $4) \
-         AND ($5 IS NULL OR EXISTS (SELECT 1 FROM note_tags g WHERE g.note_id = n.id AND g.tag = $5)) \
-         {keyset} {order} LIMIT $8"
-    );
-    let (after_ts, after_id) = match f.after {
-        Some((ts, id)) => (ts, Some(id)),
-        None => (None, None),
-    };
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, NoteRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(f.status)
-                .bind(f.topic)
-                .bind(f.kind)
-                .bind(f.author)
-                .bind(f.tag)
-                .bind(after_ts)
-                .bind(after_id)
-                .bind(i64::from(f.limit))
-                .fetch_all(p)
-        )
-        .await)
+    with_pool!(db, |p| {
+        let mut qb = sqlx::QueryBuilder::new(NOTE_COLUMNS);
+        let id = if let Some(topic) = f.topic {
+            qb.push(
+                " FROM note_topics d JOIN notes n ON n.id = d.note_id \
+                 JOIN users u ON u.id = n.author_id \
+                 WHERE d.topic_id = (SELECT id FROM topics WHERE slug = ",
+            )
+            .push_bind(topic)
+            .push(") AND ");
+            "d.note_id"
+        } else if let Some(tag) = f.tag {
+            qb.push(
+                " FROM note_tags d JOIN notes n ON n.id = d.note_id \
+                 JOIN users u ON u.id = n.author_id WHERE d.tag = ",
+            )
+            .push_bind(tag)
+            .push(" AND ");
+            "d.note_id"
+        } else {
+            qb.push(" FROM notes n JOIN users u ON u.id = n.author_id WHERE ");
+            "n.id"
+        };
+        qb.push("n.status = ").push_bind(f.status);
+        if let Some(kind) = f.kind {
+            qb.push(" AND n.kind = ").push_bind(kind);
+        }
+        if let Some(author) = f.author {
+            qb.push(" AND n.author_id = ").push_bind(author);
+        }
+        if let (Some(tag), Some(_)) = (f.tag, f.topic) {
+            qb.push(" AND EXISTS (SELECT 1 FROM note_tags g WHERE g.note_id = n.id AND g.tag = ")
+                .push_bind(tag)
+                .push(")");
+        }
+        if f.by_updated {
+            if let Some((Some(at), after)) = f.after {
+                qb.push(" AND (n.updated_at < ")
+                    .push_bind(at)
+                    .push(" OR (n.updated_at = ")
+                    .push_bind(at)
+                    .push(" AND n.id < ")
+                    .push_bind(after)
+                    .push("))");
+            }
+            qb.push(" ORDER BY n.updated_at DESC, n.id DESC");
+        } else {
+            if let Some((_, after)) = f.after {
+                qb.push(format_args!(" AND {id} < ")).push_bind(after);
+            }
+            qb.push(format_args!(" ORDER BY {id} DESC"));
+        }
+        qb.push(" LIMIT ").push_bind(i64::from(f.limit));
+        db.run(qb.build_query_as::<NoteRow>().fetch_all(p)).await
+    })
 }
 
 // ---- revisions ----------------------------------------------------------------------------
@@ -485,32 +569,28 @@ pub struct NewRevision<'a> {
     pub now: DateTime<Utc>,
 }
 
-pub async fn insert_revision(tx: &mut DbTx, r: &NewRevision<'_>) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| {
-        timed(
-        t,
-        sqlx::query(
-            "INSERT INTO note_revisions (note_id, number, editor_id, message, kind, title, body_md, \
-             problem, solution, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        )
-        .bind(r.note)
-        .bind(r.number)
-        .bind(r.editor)
-        .bind(r.message)
-        .bind(r.content.kind)
-        .bind(r.content.title)
-        .bind(r.content.body_md)
-        .bind(r.content.problem)
-        .bind(r.content.solution)
-        .bind(r.content.outcome)
-        .bind(r.now)
-        .execute(c)
+/// Inserts revisions, many per statement.
+pub async fn insert_revisions(tx: &mut DbTx, revisions: &[NewRevision<'_>]) -> AppResult<()> {
+    insert_rows!(
+        tx,
+        "INSERT INTO note_revisions (note_id, number, editor_id, message, kind, title, body_md, \
+         problem, solution, outcome, created_at) ",
+        11,
+        revisions,
+        |b, r| {
+            b.push_bind(r.note)
+                .push_bind(r.number)
+                .push_bind(r.editor)
+                .push_bind(r.message)
+                .push_bind(r.content.kind)
+                .push_bind(r.content.title)
+                .push_bind(r.content.body_md)
+                .push_bind(r.content.problem)
+                .push_bind(r.content.solution)
+                .push_bind(r.content.outcome)
+                .push_bind(r.now);
+        }
     )
-    .await
-    .map(|r| r.rows_affected())
-    })?;
-    Ok(())
 }
 
 const REVISION_SELECT: &str = "SELECT r.number, u.handle AS editor_handle, r.message, r.kind, r.title, \
@@ -544,47 +624,47 @@ pub async fn revision(db: &Db, note: Uuid, number: i32) -> AppResult<Option<Revi
 
 /// Replaces a note's outgoing links, resolving each slug to a note if one exists.
 pub async fn set_links(tx: &mut DbTx, source: Uuid, slugs: &[String]) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query("DELETE FROM note_links WHERE source_id = $1")
-            .bind(source)
-            .execute(&mut *c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
-    for slug in slugs {
-        with_tx!(tx, |c| timed(
-            t,
-            sqlx::query(
-                "INSERT INTO note_links (source_id, target_slug, target_id) \
-                 VALUES ($1, $2, (SELECT id FROM notes WHERE slug = $2))"
-            )
-            .bind(source)
-            .bind(slug)
-            .execute(c)
-        )
-        .await
-        .map(|r| r.rows_affected()))?;
-    }
-    Ok(())
+    delete_children(tx, "DELETE FROM note_links WHERE source_id = $1", source).await?;
+    let rows: Vec<(Uuid, &str)> = slugs.iter().map(|s| (source, s.as_str())).collect();
+    insert_links(tx, &rows).await
 }
 
-/// A note now exists at `slug`: links written before it pointed at nothing; now they point
-/// at it.
-pub async fn resolve_links_to(tx: &mut DbTx, slug: &str, target: Uuid) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "UPDATE note_links SET target_id = $2 WHERE target_slug = $1 AND target_id IS NULL"
-        )
-        .bind(slug)
-        .bind(target)
-        .execute(c)
+/// Inserts `(source, target slug)` links, many per statement, each pointing at the note
+/// that has the slug now (if any).
+pub async fn insert_links(tx: &mut DbTx, rows: &[(Uuid, &str)]) -> AppResult<()> {
+    insert_rows!(
+        tx,
+        "INSERT INTO note_links (source_id, target_slug, target_id) ",
+        3,
+        rows,
+        |b, r| {
+            b.push_bind(r.0)
+                .push_bind(r.1)
+                .push("(SELECT id FROM notes WHERE slug = ")
+                .push_bind_unseparated(r.1)
+                .push_unseparated(")");
+        }
     )
-    .await
-    .map(|r| r.rows_affected()))?;
+}
+
+/// Notes now exist at `slugs`: links written before them pointed at nothing; now they
+/// point at them.
+pub async fn resolve_links_to(tx: &mut DbTx, slugs: &[&str]) -> AppResult<()> {
+    let t = tx.timeout();
+    for chunk in slugs.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "UPDATE note_links SET target_id = (SELECT n.id FROM notes n WHERE n.slug = note_links.target_slug) \
+             WHERE target_id IS NULL AND target_slug IN ({})",
+            placeholders(1, chunk.len())
+        );
+        with_tx!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for s in chunk {
+                q = q.bind(*s);
+            }
+            timed(t, q.execute(c)).await.map(|r| r.rows_affected())
+        })?;
+    }
     Ok(())
 }
 
@@ -605,32 +685,36 @@ pub async fn backlinks(db: &Db, target: Uuid) -> AppResult<Vec<NoteRow>> {
 
 // ---- search -------------------------------------------------------------------------------
 
-/// Keeps the search index in step with a note, inside the note's transaction.
+/// Keeps the search index in step with an edited note, inside the note's transaction.
 pub async fn index_note(tx: &mut DbTx, note: Uuid, title: &str, body: &str) -> AppResult<()> {
     let t = tx.timeout();
-    match &mut tx.tx {
-        crate::Tx::Sqlite(c) => {
-            timed(
-                t,
-                sqlx::query("DELETE FROM notes_fts WHERE note_id = $1")
-                    .bind(note)
-                    .execute(&mut **c),
-            )
-            .await?;
-            timed(
-                t,
-                sqlx::query("INSERT INTO notes_fts (title, body, note_id) VALUES ($1, $2, $3)")
-                    .bind(title)
-                    .bind(body)
-                    .bind(note)
-                    .execute(&mut **c),
-            )
-            .await?;
-        }
-        // PostgreSQL: the generated `search` column follows title and body_text by itself.
-        crate::Tx::Postgres(_) => {}
+    if let crate::Tx::Sqlite(c) = &mut tx.tx {
+        timed(
+            t,
+            sqlx::query("DELETE FROM notes_fts WHERE note_id = $1")
+                .bind(note)
+                .execute(&mut **c),
+        )
+        .await?;
     }
-    Ok(())
+    index_new_notes(tx, &[(note, title, body)]).await
+}
+
+/// Adds new notes to the search index: `(note, title, text)`, many per statement.
+pub async fn index_new_notes(tx: &mut DbTx, notes: &[(Uuid, &str, &str)]) -> AppResult<()> {
+    match tx.tx {
+        crate::Tx::Sqlite(_) => insert_rows!(
+            tx,
+            "INSERT INTO notes_fts (note_id, title, body) ",
+            3,
+            notes,
+            |b, n| {
+                b.push_bind(n.0).push_bind(n.1).push_bind(n.2);
+            }
+        ),
+        // PostgreSQL: the generated `search` column follows title and body_text by itself.
+        crate::Tx::Postgres(_) => Ok(()),
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -651,22 +735,36 @@ pub struct SearchFilter<'a> {
     pub limit: u32,
 }
 
-/// Published notes matching the query, best first, with a highlighted snippet. Scores are
-/// comparable within one answer only (bm25 on SQLite, ts_rank_cd on PostgreSQL).
+/// How many matching notes a search ranks at most: the newest this many matches. Below
+/// it, ranking is exact; above it (a query of common words), the cost of a search stays
+/// bounded instead of growing with the number of matches, and the answer is the best of
+/// the most recent matches.
+pub const SEARCH_CANDIDATES: u32 = 1_000;
+
+/// Published notes matching the query, best first among the newest
+/// [`SEARCH_CANDIDATES`] matches, with a highlighted snippet. Scores are comparable
+/// within one answer only (bm25 on SQLite, ts_rank_cd on PostgreSQL).
 pub async fn search(db: &Db, f: &SearchFilter<'_>) -> AppResult<Vec<SearchHit>> {
     let filters = "AND n.status = 'published' \
          AND ($2 IS NULL OR EXISTS (SELECT 1 FROM note_topics nt JOIN topics t ON t.id = nt.topic_id \
                                     WHERE nt.note_id = n.id AND t.slug = $2)) \
          AND ($3 IS NULL OR n.kind = $3)";
+    let newest = SEARCH_CANDIDATES - 1;
     match db.pool() {
         Pool::Sqlite(p) => {
-            // bm25 weights: a title hit counts ten times a body hit. bm25 is lower-is-better,
-            // so the score is its negation.
+            // The index's rowids grow as notes are written, and FTS5 walks a match list
+            // backwards and seeks a rowid range without reading the rest: the subquery
+            // finds the rowid of the N-th newest match, the outer query ranks from there.
+            // bm25 weights: a title hit counts ten times a body hit. bm25 is
+            // lower-is-better, so the score is its negation.
             let sql = format!(
                 "SELECT n.slug, n.title, snippet(notes_fts, 1, '<mark>', '</mark>', '…', 16) AS snippet, \
                  -bm25(notes_fts, 10.0, 1.0) AS score \
                  FROM notes_fts JOIN notes n ON n.id = notes_fts.note_id \
-                 WHERE notes_fts MATCH $1 {filters} ORDER BY bm25(notes_fts, 10.0, 1.0) LIMIT $4"
+                 WHERE notes_fts MATCH $1 AND notes_fts.rowid >= COALESCE( \
+                   (SELECT rowid FROM notes_fts WHERE notes_fts MATCH $1 \
+                    ORDER BY rowid DESC LIMIT 1 OFFSET {newest}), 0) \
+                 {filters} ORDER BY bm25(notes_fts, 10.0, 1.0) LIMIT $4"
             );
             db.run(
                 sqlx::query_as::<_, SearchHit>(sqlx::AssertSqlSafe(sql))
@@ -679,18 +777,24 @@ pub async fn search(db: &Db, f: &SearchFilter<'_>) -> AppResult<Vec<SearchHit>> 
             .await
         }
         Pool::Postgres(p) => {
-            // Rank on the index first, then build headlines for the page only:
-            // ts_headline re-parses the text and is the expensive part.
+            // Take the newest N matches, rank only those, then build headlines for the
+            // page only (ts_headline re-parses the text and is the expensive part). The
+            // statement is not kept prepared, so PostgreSQL plans each search with its
+            // words as constants and its statistics of how common they are: for common
+            // words it reads the primary key backwards (most rows match, N are found
+            // at once), for rare ones the GIN index. A cached generic plan would use the
+            // GIN index and read every match. The query is written out each time rather
+            // than in a CTE for the same reason: the planner sees through neither.
+            let query = "websearch_to_tsquery('english', $1)";
             let sql = format!(
-                "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS query), \
-                 hits AS (SELECT n.id, n.slug, n.title, n.body_text, \
-                          ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', n.search, q.query)::float8 AS score \
-                          FROM notes n, q WHERE n.search @@ q.query {filters} \
-                          ORDER BY score DESC, n.id DESC LIMIT $4) \
-                 SELECT hits.slug, hits.title, \
-                 ts_headline('english', hits.body_text, q.query, \
+                "WITH candidates AS (SELECT n.id, n.search FROM notes n \
+                          WHERE n.search @@ {query} {filters} ORDER BY n.id DESC LIMIT {SEARCH_CANDIDATES}), \
+                 hits AS (SELECT c.id, ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', c.search, {query})::float8 AS score \
+                          FROM candidates c ORDER BY score DESC, c.id DESC LIMIT $4) \
+                 SELECT n.slug, n.title, \
+                 ts_headline('english', n.body_text, {query}, \
                    'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') AS snippet, \
-                 hits.score FROM hits, q ORDER BY hits.score DESC, hits.id DESC"
+                 hits.score FROM hits JOIN notes n ON n.id = hits.id ORDER BY hits.score DESC, hits.id DESC"
             );
             db.run(
                 sqlx::query_as::<_, SearchHit>(sqlx::AssertSqlSafe(sql))
@@ -698,6 +802,7 @@ pub async fn search(db: &Db, f: &SearchFilter<'_>) -> AppResult<Vec<SearchHit>> 
                     .bind(f.topic)
                     .bind(f.kind)
                     .bind(i64::from(f.limit))
+                    .persistent(false)
                     .fetch_all(p),
             )
             .await

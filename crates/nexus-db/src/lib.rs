@@ -19,6 +19,8 @@ pub mod discussion;
 pub mod hub;
 pub mod idempotency;
 pub mod identity;
+pub mod jobs;
+pub mod notify;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -184,7 +186,12 @@ impl Db {
                     // crash can lose the last transactions, which is the usual trade.
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_millis(cfg.sqlite_busy_timeout_ms));
+                    .busy_timeout(Duration::from_millis(cfg.sqlite_busy_timeout_ms))
+                    // A negative cache_size is in KiB rather than pages.
+                    .pragma(
+                        "cache_size",
+                        format!("-{}", u64::from(cfg.sqlite_cache_mib) * 1024),
+                    );
                 let file = opts.get_filename().to_path_buf();
                 let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
                 if !in_memory && let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())

@@ -47,6 +47,10 @@ pub struct ReadinessChecks {
     /// `degraded` without making the instance unready: answers then come from the
     /// database.
     pub cache: Check,
+    /// The job queue: `database` (the table queue, as healthy as the database) or
+    /// `rabbitmq`, `degraded` while the broker is away: jobs are kept in the database's
+    /// ledger and published when it returns, so the instance stays ready.
+    pub queue: Check,
 }
 
 /// Is the process alive?
@@ -102,10 +106,45 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             error: Some("Redis is not answering; reads are served from the database".into()),
         },
     };
+    let queue = match &state.services.amqp {
+        None => Check {
+            status: database.status,
+            backend: "database",
+            error: None,
+        },
+        Some(link) => {
+            match tokio::time::timeout(std::time::Duration::from_secs(2), link.probe()).await {
+                Ok(Ok(_)) => Check {
+                    status: "ok",
+                    backend: "rabbitmq",
+                    error: None,
+                },
+                outcome => {
+                    let why = match outcome {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "no answer within 2 s".into(),
+                    };
+                    tracing::warn!(error = %why, "readiness: RabbitMQ check failed");
+                    Check {
+                        status: "degraded",
+                        backend: "rabbitmq",
+                        error: Some(
+                            "RabbitMQ is not answering; jobs wait in the database until it returns"
+                                .into(),
+                        ),
+                    }
+                }
+            }
+        }
+    };
     let ready = database.status == "ok";
     let body = Readiness {
         status: if ready { "ready" } else { "unavailable" },
-        checks: ReadinessChecks { database, cache },
+        checks: ReadinessChecks {
+            database,
+            cache,
+            queue,
+        },
     };
     let status = if ready {
         StatusCode::OK

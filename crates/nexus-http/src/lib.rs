@@ -73,6 +73,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::metrics))
         .routes(routes!(problem::describe))
         .merge(routes::identity::router())
+        .merge(routes::jobs::router())
         .merge(routes::hub::router())
         .merge(routes::discussion::router())
 }

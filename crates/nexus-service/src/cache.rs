@@ -48,8 +48,10 @@ fn record(cache: &'static str, result: &'static str) {
     metrics::counter!("cache_requests_total", "cache" => cache, "result" => result).increment(1);
 }
 
-/// What an invalidation message says.
+/// What an invalidation message says: every answer, or only first pages (every message
+/// also clears first pages), or `note:{slug}` for one note.
 const ALL: &str = "*";
+const PAGES: &str = "pages";
 
 impl ReadCache {
     /// An in-process cache, with Redis as the shared level when a URL is given. The Redis
@@ -169,6 +171,22 @@ impl ReadCache {
             self.shared_call(|mut c| async move {
                 let _: () = c.del(&keys).await?;
                 let _: () = c.publish(channel, slug_message(slug)).await?;
+                Ok(())
+            })
+            .await;
+        }
+    }
+
+    /// Notes were added: no detail answer can be stale (a new slug was never cached), but
+    /// every first page may now be missing them.
+    pub async fn first_pages_changed(&self) {
+        self.first_pages.invalidate_all();
+        if let Some(s) = &self.shared {
+            let key = format!("{}pages", s.prefix);
+            let channel = format!("{}invalidate", s.prefix);
+            self.shared_call(|mut c| async move {
+                let _: () = c.del(&key).await?;
+                let _: () = c.publish(channel, PAGES).await?;
                 Ok(())
             })
             .await;
@@ -316,6 +334,7 @@ impl ReadCache {
                                 pages.invalidate_all();
                                 match payload.strip_prefix("note:") {
                                     Some(slug) => notes.invalidate(slug).await,
+                                    None if payload == PAGES => {}
                                     None => notes.invalidate_all(),
                                 }
                             }

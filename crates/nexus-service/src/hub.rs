@@ -5,7 +5,7 @@
 //! for a missing one. Only the author (or an admin) edits a note, and every edit names the
 //! version it starts from (`If-Match`), so concurrent edits never overwrite each other.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::Services;
 use crate::actor::{AuthUser, Principal};
 use crate::cache::ReadCache;
+use crate::jobs::DomainEvent;
 use crate::page::{self, Page};
 
 // ---- inputs and outputs ---------------------------------------------------------------
@@ -311,13 +312,33 @@ fn check_topic_list(check: &mut Checker, topics: &[String]) -> Vec<String> {
     if topics.is_empty() || topics.len() > 5 {
         check.push(FieldError::new("topics", "between 1 and 5 topics"));
     }
-    // Order kept, so a field error's index points at what the client sent.
+    normalize_topics(topics)
+}
+
+/// Topic slugs as a note stores them: trimmed, lowercase, each once. Order kept, so a
+/// field error's index points at what the client sent.
+fn normalize_topics(topics: &[String]) -> Vec<String> {
     let mut seen = BTreeSet::new();
     topics
         .iter()
         .map(|t| t.trim().to_lowercase())
         .filter(|t| seen.insert(t.clone()))
         .collect()
+}
+
+/// The ids of `slugs` among `known`; each unknown one is a field error.
+fn resolve_topics(check: &mut Checker, slugs: &[String], known: &TopicIds) -> Vec<Uuid> {
+    let mut ids = Vec::with_capacity(slugs.len());
+    for (i, s) in slugs.iter().enumerate() {
+        match known.get(s) {
+            Some(id) => ids.push(*id),
+            None => check.push(FieldError::new(
+                format!("topics[{i}]"),
+                format!("no topic `{s}`"),
+            )),
+        }
+    }
+    ids
 }
 
 /// Optional long text: trimmed, bounded, empty → absent.
@@ -521,20 +542,12 @@ impl Services {
 
     /// Resolves topic slugs to ids; unknown ones are field errors.
     async fn topic_ids(&self, check: &mut Checker, slugs: &[String]) -> AppResult<Vec<Uuid>> {
-        let found = repo::topic_ids(&self.db, slugs).await?;
-        for (i, s) in slugs.iter().enumerate() {
-            if !found.iter().any(|(_, f)| f == s) {
-                check.push(FieldError::new(
-                    format!("topics[{i}]"),
-                    format!("no topic `{s}`"),
-                ));
-            }
-        }
-        Ok(found.into_iter().map(|(id, _)| id).collect())
+        let known = self.known_topics(slugs).await?;
+        Ok(resolve_topics(check, slugs, &known))
     }
 
     async fn detail(&self, note: repo::NoteRow) -> AppResult<NoteDetail> {
-        let (topics, tags) = repo::topics_and_tags(&self.db, &[note.id]).await?;
+        let (topics, tags) = repo::topics_and_tags(&self.db, note.id).await?;
         Ok(NoteDetail {
             kind: kind_of(&note.kind)?,
             status: status_of(&note.status)?,
@@ -547,8 +560,8 @@ impl Services {
             problem: note.problem,
             solution: note.solution,
             outcome: note.outcome,
-            topics: topics.into_iter().map(|(_, s)| s).collect(),
-            tags: tags.into_iter().map(|(_, t)| t).collect(),
+            topics,
+            tags,
             author: Author {
                 handle: note.author_handle,
                 display_name: note.author_name,
@@ -565,7 +578,7 @@ impl Services {
         rows: Vec<repo::NoteRow>,
     ) -> AppResult<Vec<NoteListItem>> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let (topics, _) = repo::topics_and_tags(&self.db, &ids).await?;
+        let topics = repo::topics_of(&self.db, &ids).await?;
         let mut by_note: HashMap<Uuid, Vec<String>> = HashMap::new();
         for (id, slug) in topics {
             by_note.entry(id).or_default().push(slug);
@@ -625,65 +638,58 @@ impl Services {
     ) -> AppResult<Arc<NoteDetail>> {
         actor.require_write()?;
         actor.require_verified()?;
-        let mut check = Checker::default();
-        let title = check.check(bounded_text("title", &input.title, 1, 200));
-        let body = check.check(bounded_text("body_md", &input.body_md, 0, 100_000));
-        let topics = check_topic_list(&mut check, &input.topics);
-        let tags = check_tags(&mut check, &input.tags);
-        let problem = long_text(&mut check, "problem", input.problem.as_deref(), 20_000);
-        let solution = long_text(&mut check, "solution", input.solution.as_deref(), 20_000);
-        let outcome = long_text(&mut check, "outcome", input.outcome.as_deref(), 20_000);
-        let status = input.status.unwrap_or(NoteStatus::Published);
-        if status == NoteStatus::Archived {
-            check.push(FieldError::new(
-                "status",
-                "a new note is a draft or published",
-            ));
-        }
-        let topic_ids = self.topic_ids(&mut check, &topics).await?;
-        let (Some(title), Some(body)) = (title, body) else {
-            return Err(check
-                .finish()
-                .err()
-                .unwrap_or_else(|| AppError::invalid("title", "is required")));
-        };
-        let prepared = Prepared::new(input.kind, status, title, body, problem, solution, outcome);
-        challenge_fields_required(&mut check, &prepared);
-        check.finish()?;
-
-        let now = Utc::now();
-        let id = Uuid::now_v7();
-        let mut tx = self.db.begin().await?;
-        let slug = unique_slug(&mut tx, &prepared.title, id).await?;
-        let content = prepared.content();
-        repo::insert_note(&mut tx, id, &slug, actor.id, &content, now).await?;
-        repo::set_topics(&mut tx, id, &topic_ids).await?;
-        repo::set_tags(&mut tx, id, &tags).await?;
-        let links: Vec<String> = prepared
-            .rendered
-            .links
-            .iter()
-            .filter(|s| **s != slug)
-            .cloned()
-            .collect();
-        repo::set_links(&mut tx, id, &links).await?;
-        repo::resolve_links_to(&mut tx, &slug, id).await?;
-        repo::insert_revision(
-            &mut tx,
-            &repo::NewRevision {
-                note: id,
-                number: 1,
-                editor: actor.id,
-                message: "created",
-                content: &content,
-                now,
-            },
-        )
-        .await?;
-        repo::index_note(&mut tx, id, &prepared.title, &prepared.search_text).await?;
-        tx.commit().await?;
-        self.cache.note_changed(&slug).await;
+        let topics = self.known_topics(&normalize_topics(&input.topics)).await?;
+        let note = prepare_note(actor, input, &topics)?;
+        let slug = self
+            .store_new_notes(std::slice::from_ref(&note), true)
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a created note has no slug")))?;
         self.note(&Principal::User(actor.clone()), &slug).await
+    }
+
+    /// Topic ids by slug for those of `slugs` that exist, for [`prepare_note`].
+    pub async fn known_topics(&self, slugs: &[String]) -> AppResult<TopicIds> {
+        Ok(repo::topic_ids(&self.db, slugs)
+            .await?
+            .into_iter()
+            .map(|(id, slug)| (slug, id))
+            .collect())
+    }
+
+    /// Stores notes made by [`prepare_note`] in one transaction (all or none), each
+    /// exactly as [`Services::create_note`] stores one — it is the same code — with many
+    /// rows per statement. Returns their slugs in order. This is the bulk path of
+    /// `nexus seed`: callers prepare notes in parallel and write them in batches.
+    pub async fn create_prepared_notes(&self, notes: &[NewNote]) -> AppResult<Vec<String>> {
+        self.store_new_notes(notes, false).await
+    }
+
+    /// With `announce`, each published note also records a `note.published` event in the
+    /// same transaction (the API path). The seed does not announce: a generated data set
+    /// is not news, and 100,000 events would keep the workers busy for minutes.
+    async fn store_new_notes(&self, notes: &[NewNote], announce: bool) -> AppResult<Vec<String>> {
+        let mut tx = self.db.begin().await?;
+        let (ids, slugs) = write_new_notes_in(&mut tx, notes, Utc::now()).await?;
+        if announce {
+            for ((note, id), slug) in notes.iter().zip(&ids).zip(&slugs) {
+                if note.prepared.status == NoteStatus::Published {
+                    let event = DomainEvent::NotePublished {
+                        note: *id,
+                        slug: slug.clone(),
+                        author: note.author,
+                    };
+                    self.jobs.emit(&mut tx, &event).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        if announce {
+            self.jobs.wake();
+        }
+        // A new slug was never cached; only first pages can now be out of date.
+        self.cache.first_pages_changed().await;
+        Ok(slugs)
     }
 
     /// Applies a partial change if `expected_version` is current: 428 without a version,
@@ -809,7 +815,17 @@ impl Services {
             message,
         };
         write_edit_in(&mut tx, &edit, Utc::now()).await?;
+        if note.status != NoteStatus::Published.as_str() && prepared.status == NoteStatus::Published
+        {
+            let event = DomainEvent::NotePublished {
+                note: note.id,
+                slug: note.slug.clone(),
+                author: note.author_id,
+            };
+            self.jobs.emit(&mut tx, &event).await?;
+        }
         tx.commit().await?;
+        self.jobs.wake();
         self.cache.note_changed(&note.slug).await;
         Ok(())
     }
@@ -1132,16 +1148,16 @@ pub(crate) async fn write_edit_in(
         .cloned()
         .collect();
     repo::set_links(tx, e.note.id, &links).await?;
-    repo::insert_revision(
+    repo::insert_revisions(
         tx,
-        &repo::NewRevision {
+        &[repo::NewRevision {
             note: e.note.id,
             number: e.expected + 1,
             editor: e.editor,
             message: e.message,
             content: &content,
             now,
-        },
+        }],
     )
     .await?;
     repo::index_note(tx, e.note.id, &e.prepared.title, &e.prepared.search_text).await
@@ -1161,25 +1177,164 @@ fn sanitize_snippet(s: &str) -> String {
         .replace("&lt;/mark&gt;", "</mark>")
 }
 
-/// The title's slug, or the slug with `-2`, `-3`, … when taken, or with a piece of the id
-/// when many are.
-async fn unique_slug(tx: &mut nexus_db::DbTx, title: &str, id: Uuid) -> AppResult<String> {
-    let base = hub::slugify(title);
-    let base: String = base
-        .chars()
-        .take(70)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_owned();
-    if !repo::slug_taken(tx, &base).await? {
-        return Ok(base);
+/// A note checked and rendered by [`prepare_note`], ready to be stored by
+/// [`Services::create_prepared_notes`].
+pub struct NewNote {
+    author: Uuid,
+    prepared: Prepared,
+    topic_ids: Vec<Uuid>,
+    tags: Vec<String>,
+}
+
+/// Topic ids by slug, as [`Services::known_topics`] finds them.
+pub type TopicIds = HashMap<String, Uuid>;
+
+/// Checks and renders a note `actor` asks to create, with its topics resolved through
+/// `topics`: every rule of [`Services::create_note`], and no database, so that many
+/// notes can be prepared in parallel before they are written together.
+pub fn prepare_note(actor: &AuthUser, input: CreateNote, topics: &TopicIds) -> AppResult<NewNote> {
+    actor.require_write()?;
+    actor.require_verified()?;
+    let mut check = Checker::default();
+    let title = check.check(bounded_text("title", &input.title, 1, 200));
+    let body = check.check(bounded_text("body_md", &input.body_md, 0, 100_000));
+    let topic_slugs = check_topic_list(&mut check, &input.topics);
+    let tags = check_tags(&mut check, &input.tags);
+    let problem = long_text(&mut check, "problem", input.problem.as_deref(), 20_000);
+    let solution = long_text(&mut check, "solution", input.solution.as_deref(), 20_000);
+    let outcome = long_text(&mut check, "outcome", input.outcome.as_deref(), 20_000);
+    let status = input.status.unwrap_or(NoteStatus::Published);
+    if status == NoteStatus::Archived {
+        check.push(FieldError::new(
+            "status",
+            "a new note is a draft or published",
+        ));
     }
-    for n in 2..=9 {
-        let candidate = format!("{base}-{n}");
-        if !repo::slug_taken(tx, &candidate).await? {
-            return Ok(candidate);
+    let topic_ids = resolve_topics(&mut check, &topic_slugs, topics);
+    let (Some(title), Some(body)) = (title, body) else {
+        return Err(check
+            .finish()
+            .err()
+            .unwrap_or_else(|| AppError::invalid("title", "is required")));
+    };
+    let prepared = Prepared::new(input.kind, status, title, body, problem, solution, outcome);
+    challenge_fields_required(&mut check, &prepared);
+    check.finish()?;
+    Ok(NewNote {
+        author: actor.id,
+        prepared,
+        topic_ids,
+        tags,
+    })
+}
+
+/// Stores new notes inside the caller's transaction: slug, row, topics, tags, links (and
+/// links from earlier notes that were waiting for these slugs), first revision and
+/// search entry. The one place a note is created, for one note or thousands.
+async fn write_new_notes_in(
+    tx: &mut nexus_db::DbTx,
+    notes: &[NewNote],
+    now: DateTime<Utc>,
+) -> AppResult<(Vec<Uuid>, Vec<String>)> {
+    let ids: Vec<Uuid> = notes.iter().map(|_| Uuid::now_v7()).collect();
+    let titles: Vec<(&str, Uuid)> = notes
+        .iter()
+        .zip(&ids)
+        .map(|(n, id)| (n.prepared.title.as_str(), *id))
+        .collect();
+    let slugs = unique_slugs(tx, &titles).await?;
+    let rows: Vec<repo::NewNoteRow<'_>> = notes
+        .iter()
+        .zip(&ids)
+        .zip(&slugs)
+        .map(|((n, id), slug)| repo::NewNoteRow {
+            id: *id,
+            slug,
+            author: n.author,
+            content: n.prepared.content(),
+        })
+        .collect();
+    repo::insert_notes(tx, &rows, now).await?;
+    let mut topics = Vec::new();
+    let mut tags = Vec::new();
+    let mut links = Vec::new();
+    for ((n, id), slug) in notes.iter().zip(&ids).zip(&slugs) {
+        topics.extend(n.topic_ids.iter().map(|t| (*id, *t)));
+        tags.extend(n.tags.iter().map(|t| (*id, t.as_str())));
+        links.extend(
+            n.prepared
+                .rendered
+                .links
+                .iter()
+                .filter(|target| *target != slug)
+                .map(|target| (*id, target.as_str())),
+        );
+    }
+    repo::insert_topics(tx, &topics).await?;
+    repo::insert_tags(tx, &tags).await?;
+    repo::insert_links(tx, &links).await?;
+    let slug_refs: Vec<&str> = slugs.iter().map(String::as_str).collect();
+    repo::resolve_links_to(tx, &slug_refs).await?;
+    let revisions: Vec<repo::NewRevision<'_>> = rows
+        .iter()
+        .map(|row| repo::NewRevision {
+            note: row.id,
+            number: 1,
+            editor: row.author,
+            message: "created",
+            content: &row.content,
+            now,
+        })
+        .collect();
+    repo::insert_revisions(tx, &revisions).await?;
+    let entries: Vec<(Uuid, &str, &str)> = notes
+        .iter()
+        .zip(&ids)
+        .map(|(n, id)| {
+            (
+                *id,
+                n.prepared.title.as_str(),
+                n.prepared.search_text.as_str(),
+            )
+        })
+        .collect();
+    repo::index_new_notes(tx, &entries).await?;
+    Ok((ids, slugs))
+}
+
+/// Each title's slug ([`hub::note_slug`]); when a stored note or an earlier one of the
+/// same batch has it, the slug with `-2` … `-9`, or with a piece of the id when all of
+/// those are taken too. One query for the whole batch, plus one per clashing title.
+async fn unique_slugs(tx: &mut nexus_db::DbTx, notes: &[(&str, Uuid)]) -> AppResult<Vec<String>> {
+    let bases: Vec<String> = notes
+        .iter()
+        .map(|(title, _)| hub::note_slug(title))
+        .collect();
+    let mut checked: HashSet<String> = bases.iter().cloned().collect();
+    let mut taken = repo::slugs_taken(tx, &bases).await?;
+    let mut slugs = Vec::with_capacity(notes.len());
+    for (base, (_, id)) in bases.iter().zip(notes) {
+        let candidates: Vec<String> = std::iter::once(base.clone())
+            .chain((2..=9).map(|n| format!("{base}-{n}")))
+            .collect();
+        let unchecked: Vec<String> = candidates
+            .iter()
+            .filter(|c| !checked.contains(*c))
+            .cloned()
+            .collect();
+        if taken.contains(base) && !unchecked.is_empty() {
+            taken.extend(repo::slugs_taken(tx, &unchecked).await?);
+            checked.extend(unchecked);
         }
+        let slug = match candidates.into_iter().find(|c| !taken.contains(c)) {
+            Some(free) => free,
+            None => {
+                let simple = id.simple().to_string();
+                format!("{base}-{}", &simple[simple.len() - 8..])
+            }
+        };
+        taken.insert(slug.clone());
+        slugs.push(slug);
     }
-    let simple = id.simple().to_string();
-    Ok(format!("{base}-{}", &simple[simple.len() - 8..]))
+    Ok(slugs)
 }

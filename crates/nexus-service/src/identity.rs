@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::{AuthUser, Credential};
+use crate::jobs::{self, DomainEvent, JobKind};
 use crate::mail::{self, templates};
 use crate::page::{self, Page};
 use crate::secrets::{self, PAT_PREFIX};
@@ -389,31 +390,50 @@ impl Services {
         let hours = self.settings.auth.verify_token_ttl_hours;
         let ttl = Duration::hours(i64::try_from(hours).unwrap_or(48));
         let token = issue_email_token(&mut tx, user_id, "verify", now, ttl).await?;
-        tx.commit().await?;
         let link = self.link("verify-email", &token);
-        self.deliver(templates::verify(
-            &email.display,
-            &name,
-            &link,
-            &token,
-            hours,
-        ))
-        .await;
+        let message = templates::verify(&email.display, &name, &link, &token, hours);
+        self.queue_email(&mut tx, message, user_id).await?;
+        self.jobs
+            .emit(
+                &mut tx,
+                &DomainEvent::UserRegistered {
+                    user: user_id,
+                    handle: handle.as_str().to_owned(),
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        self.jobs.wake();
         Ok(ACCEPTED)
     }
 
+    /// Tells an address's owner that someone tried to register with it. A failure to
+    /// enqueue is logged, never shown: the answer must not differ for taken addresses.
     async fn send_signup_attempt(&self, to: &str) {
-        self.deliver(templates::signup_attempt(to, &self.settings.public_url))
-            .await;
+        let message = templates::signup_attempt(to, &self.settings.public_url);
+        let payload = jobs::email_payload(message, true, None);
+        if let Err(e) = self
+            .jobs
+            .enqueue(JobKind::EmailSend, &payload, &Default::default())
+            .await
+        {
+            tracing::error!(error = %e, "queueing a sign-up notice failed");
+        }
     }
 
-    /// Sends an email; a failure is logged, never shown to the client (it would reveal
-    /// whether the account exists). The jobs issue moves this onto the durable queue.
-    async fn deliver(&self, email: mail::OutgoingEmail) {
-        let subject = email.subject.clone();
-        if let Err(e) = self.mailer.send(email).await {
-            tracing::error!(error = %e, %subject, "sending an email failed");
-        }
+    /// Queues an essential email (verification, reset) in the transaction that made its
+    /// code, so the code and the message that carries it exist together or not at all.
+    async fn queue_email(
+        &self,
+        tx: &mut nexus_db::DbTx,
+        message: mail::OutgoingEmail,
+        user: Uuid,
+    ) -> AppResult<()> {
+        let payload = jobs::email_payload(message, true, Some(user));
+        self.jobs
+            .enqueue_tx(tx, JobKind::EmailSend, &payload, &Default::default())
+            .await?;
+        Ok(())
     }
 
     pub async fn verify_email(&self, input: TokenRequest) -> AppResult<()> {
@@ -557,16 +577,11 @@ impl Services {
         repo::void_email_tokens(&mut tx, user.id, "reset", now).await?;
         let ttl = Duration::minutes(i64::try_from(minutes).unwrap_or(60));
         let token = issue_email_token(&mut tx, user.id, "reset", now, ttl).await?;
-        tx.commit().await?;
         let link = self.link("reset-password", &token);
-        self.deliver(templates::reset(
-            &user.email,
-            &user.display_name,
-            &link,
-            &token,
-            minutes,
-        ))
-        .await;
+        let message = templates::reset(&user.email, &user.display_name, &link, &token, minutes);
+        self.queue_email(&mut tx, message, user.id).await?;
+        tx.commit().await?;
+        self.jobs.wake();
         Ok(ACCEPTED)
     }
 

@@ -11,6 +11,7 @@
 //!   management.
 //! - [`page`]: cursor pagination shared by every list.
 //! - [`cache`]: in-process caches of the hottest read answers, invalidated by writes.
+//! - [`jobs`]: the durable job queue, the transactional outbox, schedules and workers.
 //! - [`secrets`], [`passwords`], [`mail`], [`throttle`]: the machinery behind identity.
 //! - [`ratelimit`]: request-rate limits (GCRA), in process or shared through Redis.
 //!
@@ -22,6 +23,7 @@ pub mod cache;
 pub mod discussion;
 pub mod hub;
 pub mod identity;
+pub mod jobs;
 pub mod mail;
 pub mod page;
 pub mod passwords;
@@ -46,13 +48,21 @@ pub struct Services {
     pub login_throttle: Arc<throttle::LoginThrottle>,
     pub cache: cache::ReadCache,
     pub rate_limiter: Arc<ratelimit::RateLimiter>,
+    pub jobs: jobs::Jobs,
+    /// The RabbitMQ transport of the job queue, when `amqp_url` is set.
+    pub amqp: Option<jobs::amqp::AmqpLink>,
 }
 
 impl Services {
     pub fn new(db: Db, settings: Arc<Settings>) -> anyhow::Result<Services> {
         std::fs::create_dir_all(&settings.data_dir)?;
         let tokens = secrets::AccessTokens::from_settings(&settings.auth, &settings.data_dir)?;
-        let mailer = mail::Mailer::files(settings.data_dir.join("outbox"), &settings.mail_from)?;
+        let mailer = mail::Mailer::from_settings(&settings)?;
+        let jobs = jobs::Jobs::new(db.clone(), &settings.jobs);
+        let amqp = settings
+            .amqp_url
+            .as_ref()
+            .map(|url| jobs::amqp::AmqpLink::new(url.expose(), &settings.jobs.amqp_queue));
         let login_throttle = Arc::new(throttle::LoginThrottle::new(
             settings.auth.login_failures_before_lockout,
             Duration::from_secs(settings.auth.login_lockout_secs),
@@ -69,7 +79,14 @@ impl Services {
             mailer,
             login_throttle,
             cache: cache::ReadCache::new(&settings.cache, settings.redis_url.as_ref())?,
+            jobs,
+            amqp,
             settings,
         })
+    }
+
+    /// Where jobs travel: `table` (the database) or `amqp` (RabbitMQ).
+    pub fn jobs_backend(&self) -> &'static str {
+        if self.amqp.is_some() { "amqp" } else { "table" }
     }
 }

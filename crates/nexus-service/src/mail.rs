@@ -1,16 +1,26 @@
-//! Outgoing email: message templates and the transport that carries them.
+//! Outgoing email: message templates and the transports that carry them.
 //!
-//! On embedded defaults the transport is lettre's file transport: each message is a real
-//! RFC 5322 `.eml` file in `{data_dir}/outbox/`, readable by any mail client. The jobs
-//! issue adds SMTP delivery through the queue behind the same [`Mailer::send`].
+//! On embedded defaults the transport writes each message as a real RFC 5322 `.eml` file
+//! in `{data_dir}/outbox/`, readable by any mail client; with `smtp_url` it is lettre's
+//! SMTP client (`smtp://` plain, `smtp://…?tls=required` STARTTLS, `smtps://` TLS), with
+//! a timeout on every exchange. Messages are only ever sent by the `email.send` job.
+//!
+//! Each message is named by the job that sends it: the `.eml` file is `<job id>.eml`,
+//! written whole and renamed into place, and the `Message-ID` is derived from the job id.
+//! A job that runs twice after a crash therefore replaces its own file instead of adding
+//! a second, and an SMTP receiver can recognise a resend by its Message-ID.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use lettre::message::header::MessageId;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// One message to one recipient, with plain-text and HTML bodies.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutgoingEmail {
     pub to: String,
     pub subject: String,
@@ -19,38 +29,120 @@ pub struct OutgoingEmail {
 }
 
 #[derive(Clone)]
+enum Transport {
+    Files(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// Why a message was not sent. `permanent` errors will not get better with a retry (an
+/// address lettre cannot write to, a 5xx refusal from the server).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    pub message: String,
+    pub permanent: bool,
+}
+
+impl SendError {
+    fn transient(message: impl std::fmt::Display) -> Self {
+        SendError {
+            message: message.to_string(),
+            permanent: false,
+        }
+    }
+    fn permanent(message: impl std::fmt::Display) -> Self {
+        SendError {
+            message: message.to_string(),
+            permanent: true,
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct Mailer {
     from: Mailbox,
-    transport: AsyncFileTransport<Tokio1Executor>,
+    transport: Transport,
     pub outbox: PathBuf,
 }
 
 impl Mailer {
+    /// The transport the settings ask for: SMTP when `smtp_url` is set, files otherwise.
+    pub fn from_settings(settings: &nexus_core::config::Settings) -> anyhow::Result<Mailer> {
+        let outbox = settings.data_dir.join("outbox");
+        match &settings.smtp_url {
+            None => Mailer::files(outbox, &settings.mail_from),
+            Some(url) => {
+                let timeout = Duration::from_secs(settings.jobs.outbound_timeout_secs);
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+                    .map_err(|e| anyhow::anyhow!("key `smtp_url` (SMTP_URL): {e}"))?
+                    .timeout(Some(timeout))
+                    .build();
+                Ok(Mailer {
+                    from: parse_from(&settings.mail_from)?,
+                    transport: Transport::Smtp(transport),
+                    outbox,
+                })
+            }
+        }
+    }
+
     pub fn files(outbox: PathBuf, from: &str) -> anyhow::Result<Mailer> {
         std::fs::create_dir_all(&outbox)?;
-        let from: Mailbox = from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("the sender address `{from}` is not valid: {e}"))?;
         Ok(Mailer {
-            from,
-            transport: AsyncFileTransport::new(&outbox),
+            from: parse_from(from)?,
+            transport: Transport::Files(outbox.clone()),
             outbox,
         })
     }
 
-    pub async fn send(&self, email: OutgoingEmail) -> anyhow::Result<()> {
+    pub fn transport_name(&self) -> &'static str {
+        match self.transport {
+            Transport::Files(_) => "files",
+            Transport::Smtp(_) => "smtp",
+        }
+    }
+
+    /// Sends `email` as the message of job `key` (see the module notes on resends).
+    pub async fn send(&self, key: Uuid, email: &OutgoingEmail) -> Result<(), SendError> {
         let to: Mailbox = email
             .to
             .parse()
-            .map_err(|e| anyhow::anyhow!("recipient is not a valid address: {e}"))?;
+            .map_err(|e| SendError::permanent(format!("recipient is not a valid address: {e}")))?;
+        let domain = self.from.email.domain().to_owned();
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(email.subject)
-            .multipart(MultiPart::alternative_plain_html(email.text, email.html))?;
-        self.transport.send(message).await?;
-        Ok(())
+            .subject(email.subject.clone())
+            .header(MessageId::from(format!("<{key}@{domain}>")))
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))
+            .map_err(SendError::permanent)?;
+        match &self.transport {
+            Transport::Files(dir) => {
+                let bytes = message.formatted();
+                let tmp = dir.join(format!(".{key}.tmp"));
+                let path = dir.join(format!("{key}.eml"));
+                tokio::fs::write(&tmp, bytes)
+                    .await
+                    .map_err(SendError::transient)?;
+                tokio::fs::rename(&tmp, &path)
+                    .await
+                    .map_err(SendError::transient)
+            }
+            Transport::Smtp(smtp) => match smtp.send(message).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_permanent() => Err(SendError::permanent(e)),
+                Err(e) => Err(SendError::transient(e)),
+            },
+        }
     }
+}
+
+fn parse_from(from: &str) -> anyhow::Result<Mailbox> {
+    from.parse()
+        .map_err(|e| anyhow::anyhow!("key `mail_from`: `{from}` is not a valid sender: {e}"))
 }
 
 /// Whether lettre can address a message to this email; checked at registration so that an
@@ -135,6 +227,57 @@ pub mod templates {
         )
     }
 
+    /// Someone commented on, or proposed an edit to, a note of the recipient's.
+    pub fn note_activity(
+        to: &str,
+        name: &str,
+        actor: &str,
+        what: &str,
+        title: &str,
+        link: &str,
+        settings_link: &str,
+    ) -> OutgoingEmail {
+        wrap(
+            to,
+            &format!("{actor} {what} on \u{201c}{title}\u{201d}"),
+            &[
+                format!("Hello {name},"),
+                format!("{actor} {what} on your note \u{201c}{title}\u{201d}: {link}"),
+                format!(
+                    "You get these emails because notifications are on. Turn them off at {settings_link}."
+                ),
+            ],
+            None,
+        )
+    }
+
+    /// The weekly digest: new notes in the topics the recipient follows.
+    pub fn digest(
+        to: &str,
+        name: &str,
+        notes: &[(String, String, String)],
+        public_url: &str,
+        settings_link: &str,
+    ) -> OutgoingEmail {
+        let mut paragraphs = vec![
+            format!("Hello {name},"),
+            format!(
+                "{} new note{} this week in topics you follow:",
+                notes.len(),
+                if notes.len() == 1 { "" } else { "s" }
+            ),
+        ];
+        for (title, topic, slug) in notes {
+            paragraphs.push(format!(
+                "[{topic}] {title} \u{2014} {public_url}/notes/{slug}"
+            ));
+        }
+        paragraphs.push(format!(
+            "You get this digest once a week. Turn it off at {settings_link}."
+        ));
+        wrap(to, "Your weekly Nexus digest", &paragraphs, None)
+    }
+
     pub fn reset(to: &str, name: &str, link: &str, token: &str, minutes: u64) -> OutgoingEmail {
         wrap(
             to,
@@ -158,25 +301,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mailer =
             Mailer::files(dir.path().join("outbox"), "Nexus <no-reply@nexus.test>").unwrap();
-        mailer
-            .send(templates::verify(
-                "ada@example.com",
-                "Ada <b>",
-                "http://x/v",
-                "tok123",
-                48,
-            ))
-            .await
-            .unwrap();
+        let key = Uuid::now_v7();
+        let email = templates::verify("ada@example.com", "Ada <b>", "http://x/v", "tok123", 48);
+        mailer.send(key, &email).await.unwrap();
+        // A second run of the same job replaces its message rather than adding one.
+        mailer.send(key, &email).await.unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
             .unwrap()
             .collect();
         assert_eq!(files.len(), 1);
         let path = files[0].as_ref().unwrap().path();
-        assert_eq!(path.extension().unwrap(), "eml");
+        assert_eq!(
+            path.file_name().unwrap().to_str().unwrap(),
+            format!("{key}.eml")
+        );
         let text = std::fs::read_to_string(path).unwrap();
         assert!(text.contains("To: ada@example.com"), "{text}");
         assert!(text.contains("tok123"), "{text}");
+        assert!(
+            text.contains(&format!("Message-ID: <{key}@nexus.test>")),
+            "{text}"
+        );
         assert!(
             text.contains("Ada &lt;b&gt;"),
             "HTML part escapes names: {text}"

@@ -4,6 +4,7 @@
 //! (data directory, database pool, migrations, listener) and reports the real port, so a
 //! test can bind port 0 and talk to exactly what production runs.
 
+pub mod bench;
 pub mod seed;
 
 use std::future::Future;
@@ -15,6 +16,35 @@ use nexus_core::config::Settings;
 use nexus_db::{Db, OpenError};
 use nexus_http::AppState;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// `nexus worker`: runs jobs (no HTTP) until `shutdown` completes. Migrates first, like
+/// `serve`, so a worker started before any server still finds its tables.
+pub async fn run_worker(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let db = open_database(&settings).await?;
+    db.migrate().await?;
+    let drain = Duration::from_secs(settings.http.shutdown_drain_secs);
+    let services = nexus_service::Services::new(db.clone(), std::sync::Arc::new(settings))?;
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(nexus_service::jobs::worker::run(
+        services,
+        stop.clone(),
+        drain,
+    ));
+    shutdown.await;
+    stop.cancel();
+    let _ = worker.await;
+    if tokio::time::timeout(Duration::from_secs(5), db.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database pool did not close within 5 s; exiting anyway");
+    }
+    Ok(())
+}
 
 /// Why start-up failed. Configuration problems exit with status 2, the rest with 1.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +88,7 @@ pub async fn open_database(settings: &Settings) -> Result<Db, StartError> {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    worker: bool,
 }
 
 impl Application {
@@ -70,7 +101,14 @@ impl Application {
         Ok(Application {
             listener,
             state: AppState::new(db, settings)?,
+            worker: true,
         })
+    }
+
+    /// Serve HTTP only, leaving jobs to `nexus worker` processes (`serve --no-worker`).
+    pub fn without_worker(mut self) -> Self {
+        self.worker = false;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -104,10 +142,22 @@ impl Application {
             self.state.db.clone(),
             IDEMPOTENCY_CLEANUP_EVERY,
         ));
+        let stop_worker = CancellationToken::new();
+        let worker = self.worker.then(|| {
+            tokio::spawn(nexus_service::jobs::worker::run(
+                self.state.services.clone(),
+                stop_worker.clone(),
+                drain,
+            ))
+        });
         let served =
             nexus_http::server::serve(self.listener, router, shutdown, drain, header_read_timeout)
                 .await;
         cleanup.abort();
+        stop_worker.cancel();
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         served.context("serving HTTP")?;
         // Bounded like the drain: a request still stuck on a frozen database holds its
         // connection, and waiting for it would hold the process open.

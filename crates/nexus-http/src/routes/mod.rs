@@ -4,3 +4,4 @@
 pub mod discussion;
 pub mod hub;
 pub mod identity;
+pub mod jobs;

@@ -24,6 +24,31 @@ pub const REDIS_ENV: &str = "NEXUS_TEST_REDIS_URL";
 
 /// The Redis URL when given. Without it the test is skipped, except under CI, where a
 /// missing URL fails, as for PostgreSQL.
+/// The RabbitMQ URL of the AMQP tests, or `None` (and a note) to skip them.
+pub fn amqp_url_or_skip() -> Option<String> {
+    match std::env::var("NEXUS_TEST_AMQP_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "NEXUS_TEST_AMQP_URL must be set under CI so that the RabbitMQ path is tested"
+            );
+            eprintln!("skipped: NEXUS_TEST_AMQP_URL is not set");
+            None
+        }
+    }
+}
+
+/// Removes a test's queue from the shared broker.
+pub async fn delete_amqp_queue(url: &str, queue: &str) -> Result<(), lapin::Error> {
+    let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?;
+    let channel = conn.create_channel().await?;
+    channel
+        .queue_delete(queue.into(), lapin::options::QueueDeleteOptions::default())
+        .await?;
+    conn.close(200, "done".into()).await
+}
+
 pub fn redis_url_or_skip() -> Option<String> {
     if let Ok(url) = std::env::var(REDIS_ENV) {
         return Some(url);
@@ -159,6 +184,11 @@ impl TestEnv {
         settings.rate_limit.auth.limit = 10_000;
         settings.rate_limit.write.limit = 10_000;
         settings.rate_limit.read.limit = 10_000;
+        // Jobs start within a poll even when no wake-up reaches the worker, and retries
+        // come quickly, so tests of the queue take milliseconds, not seconds.
+        settings.jobs.poll_interval_ms = 50;
+        settings.jobs.backoff_base_ms = 100;
+        settings.jobs.backoff_max_secs = 1;
         let pg = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
@@ -400,18 +430,74 @@ impl TestApp {
             .collect()
     }
 
-    /// The code on the line after `label:` in the newest matching email to `to`.
-    pub fn code_from_email(&self, to: &str, label: &str) -> String {
+    /// The code on the line after `label:` in the newest matching email to `to`, waiting
+    /// for the queue to deliver it.
+    pub async fn code_from_email(&self, to: &str, label: &str) -> String {
         let marker = format!("{label}:");
-        self.emails_to(to)
-            .iter()
-            .filter_map(|text| {
-                let mut lines = text.lines();
-                lines.find(|l| l.trim() == marker)?;
-                lines.next().map(|l| l.trim().to_owned())
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let mut found: Vec<(std::time::SystemTime, String)> = self
+                .emails_with_times(to)
+                .into_iter()
+                .filter_map(|(at, text)| {
+                    let mut lines = text.lines();
+                    lines.find(|l| l.trim() == marker)?;
+                    lines.next().map(|l| (at, l.trim().to_owned()))
+                })
+                .collect();
+            found.sort();
+            if let Some((_, code)) = found.pop() {
+                return code;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no email to {to} with a `{label}` within 20 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    fn emails_with_times(&self, to: &str) -> Vec<(std::time::SystemTime, String)> {
+        let Ok(dir) = std::fs::read_dir(self.outbox()) else {
+            return Vec::new();
+        };
+        dir.filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| {
+                let at = e.metadata().and_then(|m| m.modified()).ok()?;
+                Some((at, std::fs::read_to_string(e.path()).ok()?))
             })
-            .next_back()
-            .unwrap_or_else(|| panic!("no email to {to} with a `{label}`"))
+            .filter(|(_, text)| {
+                text.lines()
+                    .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
+            })
+            .collect()
+    }
+
+    /// Waits until no job is queued or running (the queue has done everything asked of
+    /// it so far), for at most 20 s.
+    pub async fn jobs_settled(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let busy = nexus_db::jobs::counts(&self.state.db)
+                .await
+                .expect("job counts")
+                .into_iter()
+                .filter(|(_, state, _)| state == "queued" || state == "running")
+                .map(|(_, _, n)| n)
+                .sum::<i64>();
+            let pending_events = nexus_db::jobs::pending_event_count(&self.state.db)
+                .await
+                .expect("outbox count");
+            if busy == 0 && pending_events == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{busy} jobs and {pending_events} events still pending after 20 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
     }
 
     pub async fn register(&self, email: &str, handle: &str) -> reqwest::Response {
@@ -447,7 +533,7 @@ impl TestApp {
     pub async fn verified_user(&self, handle: &str) -> TestUser {
         let email = format!("{handle}@example.com");
         assert_eq!(self.register(&email, handle).await.status(), 202);
-        let code = self.code_from_email(&email, "Verification code");
+        let code = self.code_from_email(&email, "Verification code").await;
         let resp = self
             .post_json(
                 "/api/v1/auth/verify-email",

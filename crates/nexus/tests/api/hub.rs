@@ -19,6 +19,7 @@ backend_tests!(
     note_inputs_are_validated,
     topics_are_managed_by_admins_and_counted,
     cached_answers_follow_every_write,
+    bulk_created_notes_are_searchable_linked_and_counted_like_api_created_ones,
 );
 
 /// An admin with three topics, and a verified author.
@@ -970,4 +971,164 @@ async fn cached_answers_follow_every_write(backend: Backend) {
     assert_problem(app.get("/api/v1/notes/cached-read").await, 404, "not-found").await;
     let page: Value = app.get_json("/api/v1/notes?topic=rust").await;
     assert_eq!(slugs(&page), ["newer"]);
+}
+
+/// Notes covering what creation derives: a link forward to a note created later, a link
+/// back, a self-link, a link to nothing, a title two notes share (slug clash), tags, a
+/// challenge, a draft and topics shared between notes.
+fn derivation_cases() -> Vec<Value> {
+    vec![
+        json!({"title": "Raft leader election", "kind": "concept",
+               "body_md": "Terms and votes; see [[quorum-reads]] and [[raft-leader-election]].",
+               "topics": ["databases", "web"], "tags": ["consensus", "raft"]}),
+        json!({"title": "Quorum reads", "kind": "practice",
+               "body_md": "Read from a majority. Compare [[raft-leader-election]] and [[nowhere]].",
+               "topics": ["databases"]}),
+        json!({"title": "Quorum reads", "kind": "guide",
+               "body_md": "A second note of the same title: leader leases.",
+               "topics": ["rust", "Databases "]}),
+        json!({"title": "Slow join", "kind": "challenge", "body_md": "A join on **leader** ids.",
+               "topics": ["databases"], "problem": "Seconds per page.",
+               "solution": "An index on the join column.", "outcome": "Milliseconds."}),
+        json!({"title": "Draft on votes", "kind": "takeaway", "body_md": "Unfinished leader notes.",
+               "topics": ["rust"], "status": "draft"}),
+    ]
+}
+
+/// What a client can observe of a note set: every note as its author sees it (minus ids
+/// and times), backlinks, revisions, topic counts and search answers.
+async fn observable_state(app: &TestApp, who: &TestUser, slugs: &[String]) -> Value {
+    let mut notes = Vec::new();
+    for slug in slugs {
+        let mut n = app
+            .get_auth_json(&format!("/api/v1/notes/{slug}"), &who.access)
+            .await;
+        for volatile in ["id", "created_at", "updated_at", "published_at"] {
+            n.as_object_mut().unwrap().remove(volatile);
+        }
+        let backlinks = app
+            .get_auth_json(&format!("/api/v1/notes/{slug}/backlinks"), &who.access)
+            .await;
+        let revisions = app
+            .get_auth_json(&format!("/api/v1/notes/{slug}/revisions"), &who.access)
+            .await;
+        let revisions: Vec<Value> = revisions
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| json!([r["number"], r["editor"], r["message"]]))
+            .collect();
+        notes.push(json!({"note": n, "backlinks": slugs_of(&backlinks), "revisions": revisions}));
+    }
+    let topics: Vec<Value> = app
+        .get_json("/api/v1/topics")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!([t["slug"], t["note_count"]]))
+        .collect();
+    let mut searches = Vec::new();
+    for q in [
+        "leader",
+        "quorum",
+        "index join",
+        "\"leader leases\"",
+        "leader -raft",
+    ] {
+        let hits = app
+            .get_json(&format!("/api/v1/search?q={}", urlencode(q)))
+            .await;
+        searches.push(json!([q, hits]));
+    }
+    let listed = app.get_json("/api/v1/notes?topic=databases").await;
+    json!({"notes": notes, "topics": topics, "searches": searches,
+           "listed": slugs_of(&listed["items"])})
+}
+
+fn slugs_of(items: &Value) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["slug"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn urlencode(q: &str) -> String {
+    url::form_urlencoded::byte_serialize(q.as_bytes()).collect()
+}
+
+async fn bulk_created_notes_are_searchable_linked_and_counted_like_api_created_ones(
+    backend: Backend,
+) {
+    // One by one through the API.
+    let api = spawn_app(backend).await;
+    let (_, ada) = setup(&api).await;
+    let mut api_slugs = Vec::new();
+    for body in derivation_cases() {
+        api_slugs.push(
+            create(&api, &ada, body).await["slug"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+
+    // The same notes through the bulk path, in two batches, the first holding a note
+    // whose link the second resolves.
+    let bulk = spawn_app(backend).await;
+    let (_, ada_bulk) = setup(&bulk).await;
+    let services = &bulk.state.services;
+    let user = nexus_db::identity::user_by_handle(&services.db, "ada")
+        .await
+        .unwrap()
+        .unwrap();
+    let author = nexus_service::actor::AuthUser {
+        id: user.id,
+        handle: "ada".into(),
+        role: nexus_core::identity::Role::Learner,
+        verified: true,
+        credential: nexus_service::actor::Credential::Session(uuid::Uuid::nil()),
+    };
+    let topics = services
+        .known_topics(&["rust".into(), "databases".into(), "web".into()])
+        .await
+        .unwrap();
+    let prepared: Vec<_> = derivation_cases()
+        .into_iter()
+        .map(|body| {
+            let input = serde_json::from_value(body).unwrap();
+            nexus_service::hub::prepare_note(&author, input, &topics).unwrap()
+        })
+        .collect();
+    let (first, second) = prepared.split_at(1);
+    let mut bulk_slugs = services.create_prepared_notes(first).await.unwrap();
+    bulk_slugs.extend(services.create_prepared_notes(second).await.unwrap());
+
+    assert_eq!(bulk_slugs, api_slugs);
+    assert_eq!(api_slugs[1], "quorum-reads");
+    assert_eq!(api_slugs[2], "quorum-reads-2", "a clash within one batch");
+    let expected = observable_state(&api, &ada, &api_slugs).await;
+    assert_eq!(
+        observable_state(&bulk, &ada_bulk, &bulk_slugs).await,
+        expected
+    );
+    // The comparison means something: links, counts and search results are there.
+    assert_eq!(expected["notes"][0]["backlinks"], json!(["quorum-reads"]));
+    assert_eq!(
+        expected["notes"][1]["backlinks"],
+        json!(["raft-leader-election"])
+    );
+    assert_eq!(
+        expected["topics"],
+        json!([["databases", 4], ["rust", 1], ["web", 1]])
+    );
+    assert_eq!(
+        expected["searches"][0][1]["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 }

@@ -55,7 +55,9 @@ async fn register_verify_login_and_me_work_end_to_end(backend: Backend) {
     assert_eq!(before["role"], "learner");
 
     // The verification email is a real .eml in the outbox.
-    let code = app.code_from_email("Ada@Example.com", "Verification code");
+    let code = app
+        .code_from_email("Ada@Example.com", "Verification code")
+        .await;
     let resp = app
         .post_json("/api/v1/auth/verify-email", None, json!({"token": code}))
         .await;
@@ -140,6 +142,7 @@ async fn a_taken_handle_is_a_conflict_and_a_taken_email_is_indistinguishable(bac
     // Same address in another case: accepted, and the owner is told.
     let resp = app.register("ADA@example.com", "ada2").await;
     assert_eq!(resp.status(), 202);
+    app.jobs_settled().await;
     let notices: Vec<String> = app
         .emails_to("ADA@example.com")
         .into_iter()
@@ -499,7 +502,7 @@ async fn a_reset_token_works_once_and_signs_out_everywhere(backend: Backend) {
         )
         .await;
     assert_eq!(resp.status(), 202);
-    let code = app.code_from_email(&ada.email, "Reset code");
+    let code = app.code_from_email(&ada.email, "Reset code").await;
     let confirm = |password: &'static str| {
         app.post_json(
             "/api/v1/auth/password-reset/confirm",
@@ -890,7 +893,9 @@ async fn expired_email_codes_and_personal_tokens_are_refused(backend: Backend) {
             .await
             .unwrap();
     });
-    let code = app.code_from_email("ada@example.com", "Verification code");
+    let code = app
+        .code_from_email("ada@example.com", "Verification code")
+        .await;
     let resp = app
         .post_json("/api/v1/auth/verify-email", None, json!({"token": code}))
         .await;

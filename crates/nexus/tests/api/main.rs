@@ -9,4 +9,5 @@ mod discussion;
 mod foundation;
 mod hub;
 mod identity;
+mod jobs;
 mod safety;

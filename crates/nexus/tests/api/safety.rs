@@ -337,6 +337,7 @@ async fn an_anonymous_replay_acts_once(backend: Backend) {
     let again = post_with_key(&app, "/api/v1/auth/register", None, "signup-1", body).await;
     assert_eq!(again.status(), 202);
     assert_eq!(header(&again, "idempotent-replayed"), "true");
+    app.jobs_settled().await;
     assert_eq!(
         app.emails_to("ada@example.com").len(),
         1,

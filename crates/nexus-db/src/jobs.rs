@@ -1,0 +1,549 @@
+//! The job ledger, the transactional outbox and the record of effects already had.
+//!
+//! Claiming is one statement on both backends: an `UPDATE … WHERE id IN (SELECT … LIMIT
+//! n) RETURNING`, which on PostgreSQL locks its candidates with `FOR UPDATE SKIP LOCKED`
+//! so concurrent workers take disjoint batches, and on SQLite runs under the database's
+//! single writer lock. Every later transition of a running job is fenced on
+//! `(worker, attempts)`: a worker whose lease ran out and whose job was taken over can no
+//! longer finish or fail it.
+
+use chrono::{DateTime, Utc};
+use nexus_core::error::AppResult;
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::{Backend, Db, DbTx, timed, with_pool, with_tx};
+
+/// Microseconds since the Unix epoch, the unit of `run_at_us` and `lease_until_us`.
+pub fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+pub fn from_micros(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub id: Uuid,
+    pub kind: &'a str,
+    pub payload: &'a Value,
+    pub max_attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub dedupe_key: Option<&'a str>,
+}
+
+/// A job handed to a worker: what to run and which attempt this is.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub id: Uuid,
+    pub kind: String,
+    pub payload: Json<Value>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A job as the admin API shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub payload: Json<Value>,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at_us: i64,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: Uuid,
+    pub event_type: String,
+    pub payload: Json<Value>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+const INSERT_JOB: &str = "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, \
+     run_at_us, dedupe_key, created_at, updated_at) \
+     VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING";
+
+/// Enqueues a job inside the caller's transaction, so it exists exactly when the change
+/// that asked for it commits. Returns `false` when a job with the same dedupe key exists.
+pub async fn insert_job_tx(tx: &mut DbTx, job: &NewJob<'_>, now: DateTime<Utc>) -> AppResult<bool> {
+    let timeout = tx.timeout();
+    let done = with_tx!(tx, |c| timed(
+        timeout,
+        sqlx::query(INSERT_JOB)
+            .bind(job.id)
+            .bind(job.kind)
+            .bind(Json(job.payload))
+            .bind(job.max_attempts)
+            .bind(micros(job.run_at))
+            .bind(job.dedupe_key)
+            .bind(now)
+            .execute(c)
+    )
+    .await?
+    .rows_affected());
+    Ok(done == 1)
+}
+
+pub async fn insert_job(db: &Db, job: &NewJob<'_>, now: DateTime<Utc>) -> AppResult<bool> {
+    let done = with_pool!(db, |pool| db
+        .run(
+            sqlx::query(INSERT_JOB)
+                .bind(job.id)
+                .bind(job.kind)
+                .bind(Json(job.payload))
+                .bind(job.max_attempts)
+                .bind(micros(job.run_at))
+                .bind(job.dedupe_key)
+                .bind(now)
+                .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(done == 1)
+}
+
+pub async fn insert_event(
+    tx: &mut DbTx,
+    id: Uuid,
+    event_type: &str,
+    payload: &Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let timeout = tx.timeout();
+    with_tx!(tx, |c| timed(
+        timeout,
+        sqlx::query(
+            "INSERT INTO outbox_events (id, event_type, payload, occurred_at) \
+             VALUES ($1, $2, $3, $4)"
+        )
+        .bind(id)
+        .bind(event_type)
+        .bind(Json(payload))
+        .bind(now)
+        .execute(c)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}
+
+/// Locks (on PostgreSQL) and returns the oldest events not yet relayed. Call inside the
+/// transaction that enqueues their jobs and then [`mark_relayed`]s them.
+pub async fn lock_pending_events(
+    tx: &mut DbTx,
+    backend: Backend,
+    limit: i64,
+) -> AppResult<Vec<EventRow>> {
+    let timeout = tx.timeout();
+    let sql = format!(
+        "SELECT id, event_type, payload, occurred_at FROM outbox_events \
+         WHERE relayed_at IS NULL ORDER BY id LIMIT $1{}",
+        skip_locked(backend)
+    );
+    with_tx!(tx, |c| timed(
+        timeout,
+        sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(limit)
+            .fetch_all(c)
+    )
+    .await)
+}
+
+pub async fn mark_relayed(tx: &mut DbTx, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    let timeout = tx.timeout();
+    with_tx!(tx, |c| timed(
+        timeout,
+        sqlx::query("UPDATE outbox_events SET relayed_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(c)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const RETURNING: &str = "RETURNING id, kind, payload, attempts, max_attempts, created_at";
+
+/// Takes up to `limit` due jobs (queued and due, or running with a lapsed lease) for
+/// `worker`, counting an attempt on each.
+pub async fn claim(
+    db: &Db,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> AppResult<Vec<ClaimedJob>> {
+    let sql = format!(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_us = $1, \
+         worker = $2, updated_at = $3 \
+         WHERE id IN (SELECT id FROM jobs \
+            WHERE (state = 'queued' AND run_at_us <= $4) \
+               OR (state = 'running' AND lease_until_us < $4) \
+            ORDER BY run_at_us LIMIT $5{}) {RETURNING}",
+        skip_locked(db.backend())
+    );
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, ClaimedJob>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(micros(lease_until))
+                .bind(worker)
+                .bind(now)
+                .bind(micros(now))
+                .bind(limit)
+                .fetch_all(pool)
+        )
+        .await)
+}
+
+/// Takes one named job, if it is claimable (the broker path: a message names its job).
+pub async fn claim_one(
+    db: &Db,
+    id: Uuid,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> AppResult<Option<ClaimedJob>> {
+    let sql = format!(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_us = $1, \
+         worker = $2, updated_at = $3 \
+         WHERE id = $5 AND ((state = 'queued' AND run_at_us <= $4) \
+               OR (state = 'running' AND lease_until_us < $4)) {RETURNING}"
+    );
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, ClaimedJob>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(micros(lease_until))
+                .bind(worker)
+                .bind(now)
+                .bind(micros(now))
+                .bind(id)
+                .fetch_optional(pool)
+        )
+        .await)
+}
+
+/// Pushes the lease of a running job forward; `false` if the job is no longer ours.
+pub async fn extend_lease(
+    db: &Db,
+    id: Uuid,
+    worker: &str,
+    attempt: i32,
+    lease_until: DateTime<Utc>,
+) -> AppResult<bool> {
+    let n = with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "UPDATE jobs SET lease_until_us = $4 \
+                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'"
+            )
+            .bind(id)
+            .bind(worker)
+            .bind(attempt)
+            .bind(micros(lease_until))
+            .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+/// Marks our attempt done. `payload` replaces the stored one (a job may scrub secrets
+/// it no longer needs, such as a one-time code in an email).
+pub async fn succeed(
+    db: &Db,
+    id: Uuid,
+    worker: &str,
+    attempt: i32,
+    now: DateTime<Utc>,
+    payload: Option<&Value>,
+) -> AppResult<bool> {
+    let n = with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "UPDATE jobs SET state = 'succeeded', lease_until_us = NULL, last_error = NULL, \
+                 updated_at = $4, finished_at = $4, payload = COALESCE($5, payload) \
+                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'"
+            )
+            .bind(id)
+            .bind(worker)
+            .bind(attempt)
+            .bind(now)
+            .bind(payload.map(Json))
+            .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+/// Records a failed attempt: back to the queue at `retry_at`, or dead when `None`.
+pub async fn fail(
+    db: &Db,
+    id: Uuid,
+    worker: &str,
+    attempt: i32,
+    now: DateTime<Utc>,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> AppResult<bool> {
+    let n = with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "UPDATE jobs SET state = CASE WHEN $5 IS NULL THEN 'dead' ELSE 'queued' END, \
+                 run_at_us = COALESCE($5, run_at_us), lease_until_us = NULL, \
+                 published_at = NULL, last_error = $6, updated_at = $4, \
+                 finished_at = CASE WHEN $5 IS NULL THEN $4 ELSE NULL END \
+                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'"
+            )
+            .bind(id)
+            .bind(worker)
+            .bind(attempt)
+            .bind(now)
+            .bind(retry_at.map(micros))
+            .bind(error)
+            .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+/// Puts a job back in the queue without counting the attempt against it: used when a job
+/// was taken but could not be tried (an endpoint's breaker is open, say).
+pub async fn postpone(
+    db: &Db,
+    id: Uuid,
+    worker: &str,
+    attempt: i32,
+    now: DateTime<Utc>,
+    run_at: DateTime<Utc>,
+) -> AppResult<bool> {
+    let n = with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "UPDATE jobs SET state = 'queued', attempts = attempts - 1, run_at_us = $5, \
+                 lease_until_us = NULL, published_at = NULL, updated_at = $4 \
+                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'"
+            )
+            .bind(id)
+            .bind(worker)
+            .bind(attempt)
+            .bind(now)
+            .bind(micros(run_at))
+            .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+/// An admin's retry of a dead job: a fresh set of attempts, due now.
+/// Revives a dead job and returns it as it stands right after the revival, before any
+/// worker can claim it, so the caller reports what it did rather than a later state.
+pub async fn retry(db: &Db, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<JobRow>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(format!(
+                "UPDATE jobs SET state = 'queued', attempts = 0, run_at_us = $2, \
+                 published_at = NULL, finished_at = NULL, updated_at = $3 \
+                 WHERE id = $1 AND state = 'dead' RETURNING {JOB_COLUMNS}"
+            )))
+            .bind(id)
+            .bind(micros(now))
+            .bind(now)
+            .fetch_optional(pool)
+        )
+        .await)
+}
+
+pub async fn find(db: &Db, id: Uuid) -> AppResult<Option<JobRow>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
+            )))
+            .bind(id)
+            .fetch_optional(pool)
+        )
+        .await)
+}
+
+const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run_at_us, \
+    last_error, created_at, updated_at, finished_at";
+
+/// Jobs newest first, optionally of one state and kind, after the cursor id.
+pub async fn list(
+    db: &Db,
+    state: Option<&str>,
+    kind: Option<&str>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> AppResult<Vec<JobRow>> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs \
+         WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR kind = $2) \
+           AND ($3 IS NULL OR id < $3) \
+         ORDER BY id DESC LIMIT $4"
+    );
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(state)
+                .bind(kind)
+                .bind(before)
+                .bind(limit)
+                .fetch_all(pool)
+        )
+        .await)
+}
+
+/// How many jobs there are of each (kind, state).
+pub async fn counts(db: &Db) -> AppResult<Vec<(String, String, i64)>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, (String, String, i64)>(
+                "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state"
+            )
+            .fetch_all(pool)
+        )
+        .await)
+}
+
+/// The broker path: queued jobs that are due and not yet handed to the broker. Locked on
+/// PostgreSQL for the life of `tx` so two relays do not publish the same job at once
+/// (if they did, the consumer's claim would still run it once).
+pub async fn lock_unpublished(
+    tx: &mut DbTx,
+    backend: Backend,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> AppResult<Vec<(Uuid, String)>> {
+    let timeout = tx.timeout();
+    let sql = format!(
+        "SELECT id, kind FROM jobs WHERE state = 'queued' AND published_at IS NULL \
+         AND run_at_us <= $1 ORDER BY run_at_us LIMIT $2{}",
+        skip_locked(backend)
+    );
+    with_tx!(tx, |c| timed(
+        timeout,
+        sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(c)
+    )
+    .await)
+}
+
+pub async fn mark_published(tx: &mut DbTx, ids: &[Uuid], now: DateTime<Utc>) -> AppResult<()> {
+    let timeout = tx.timeout();
+    for id in ids {
+        with_tx!(tx, |c| timed(
+            timeout,
+            sqlx::query("UPDATE jobs SET published_at = $2 WHERE id = $1 AND state = 'queued'")
+                .bind(*id)
+                .bind(now)
+                .execute(c)
+        )
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// The broker path: a running job whose worker died is put back for the relay to
+/// publish again (the broker may also redeliver it; whichever comes first claims it).
+pub async fn requeue_lapsed(db: &Db, now: DateTime<Utc>) -> AppResult<u64> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "UPDATE jobs SET state = 'queued', published_at = NULL, lease_until_us = NULL, \
+                 updated_at = $2 WHERE state = 'running' AND lease_until_us < $1"
+            )
+            .bind(micros(now))
+            .bind(now)
+            .execute(pool)
+        )
+        .await
+        .map(|r| r.rows_affected()))
+}
+
+/// Records that the effect named `key` has happened; `false` if it already had.
+pub async fn record_effect(db: &Db, key: &str, job: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+    let n = with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "INSERT INTO job_effects (key, job_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO NOTHING"
+            )
+            .bind(key)
+            .bind(job)
+            .bind(now)
+            .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+pub async fn effect_exists(db: &Db, key: &str) -> AppResult<bool> {
+    let n: i64 = with_pool!(db, |pool| db
+        .run(
+            sqlx::query_scalar("SELECT COUNT(*) FROM job_effects WHERE key = $1")
+                .bind(key)
+                .fetch_one(pool)
+        )
+        .await?);
+    Ok(n > 0)
+}
+
+/// Jobs waiting to run, by kind, for the queue-depth gauge.
+pub async fn depth(db: &Db) -> AppResult<Vec<(String, i64)>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, (String, i64)>(
+                "SELECT kind, COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY kind"
+            )
+            .fetch_all(pool)
+        )
+        .await)
+}
+
+/// Deletes finished jobs older than `before`, keeping dead ones for an admin to see.
+pub async fn delete_succeeded_before(db: &Db, before: DateTime<Utc>) -> AppResult<u64> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query("DELETE FROM jobs WHERE state = 'succeeded' AND finished_at < $1")
+                .bind(before)
+                .execute(pool)
+        )
+        .await
+        .map(|r| r.rows_affected()))
+}
+
+/// Outbox events not yet relayed.
+pub async fn pending_event_count(db: &Db) -> AppResult<i64> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events WHERE relayed_at IS NULL")
+                .fetch_one(pool)
+        )
+        .await)
+}

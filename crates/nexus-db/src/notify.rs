@@ -1,0 +1,124 @@
+//! Reads behind notification emails and the weekly digest.
+
+use chrono::{DateTime, Utc};
+use nexus_core::error::AppResult;
+use uuid::Uuid;
+
+use crate::{Db, with_pool};
+
+/// Whom an email goes to, and whether they want it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Recipient {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub email_notifications: bool,
+    pub email_digest: bool,
+    pub verified: bool,
+    pub disabled: bool,
+}
+
+const RECIPIENT: &str = "SELECT id, email, display_name, email_notifications, email_digest, \
+    email_verified_at IS NOT NULL AS verified, disabled_at IS NOT NULL AS disabled FROM users";
+
+pub async fn recipient(db: &Db, user: Uuid) -> AppResult<Option<Recipient>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, Recipient>(sqlx::AssertSqlSafe(format!(
+                "{RECIPIENT} WHERE id = $1"
+            )))
+            .bind(user)
+            .fetch_optional(pool)
+        )
+        .await)
+}
+
+/// A note as a notification names it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NoteRef {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub author_id: Uuid,
+}
+
+pub async fn note_ref(db: &Db, note: Uuid) -> AppResult<Option<NoteRef>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, NoteRef>(
+                "SELECT id, slug, title, author_id FROM notes WHERE id = $1"
+            )
+            .bind(note)
+            .fetch_optional(pool)
+        )
+        .await)
+}
+
+/// Display name of a user, for "Ada commented on …".
+pub async fn display_name(db: &Db, user: Uuid) -> AppResult<Option<String>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
+                .bind(user)
+                .fetch_optional(pool)
+        )
+        .await)
+}
+
+/// Users who get the digest: verified, enabled, opted in, following at least one topic;
+/// in id order after `after`, a page at a time.
+pub async fn digest_recipients(db: &Db, after: Option<Uuid>, limit: i64) -> AppResult<Vec<Uuid>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_scalar(
+                "SELECT u.id FROM users u \
+                 WHERE u.email_digest AND u.email_verified_at IS NOT NULL \
+                   AND u.disabled_at IS NULL AND ($1 IS NULL OR u.id > $1) \
+                   AND EXISTS (SELECT 1 FROM topic_follows f WHERE f.user_id = u.id) \
+                 ORDER BY u.id LIMIT $2"
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+        )
+        .await)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DigestNote {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub topic: String,
+}
+
+/// Notes published in `[since, until)` in topics `user` follows, newest first, each
+/// once (under the first of its followed topics by title).
+pub async fn digest_notes(
+    db: &Db,
+    user: Uuid,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> AppResult<Vec<DigestNote>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, DigestNote>(
+                "SELECT n.slug, n.title, n.summary, MIN(t.title) AS topic \
+                 FROM topic_follows f \
+                 JOIN note_topics nt ON nt.topic_id = f.topic_id \
+                 JOIN notes n ON n.id = nt.note_id \
+                 JOIN topics t ON t.id = f.topic_id \
+                 WHERE f.user_id = $1 AND n.status = 'published' \
+                   AND n.published_at >= $2 AND n.published_at < $3 \
+                 GROUP BY n.id, n.slug, n.title, n.summary \
+                 ORDER BY n.id DESC LIMIT $4"
+            )
+            .bind(user)
+            .bind(since)
+            .bind(until)
+            .bind(limit)
+            .fetch_all(pool)
+        )
+        .await)
+}

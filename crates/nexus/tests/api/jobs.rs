@@ -1,0 +1,471 @@
+//! Background work over real components: the queue in SQLite and PostgreSQL, the outbox
+//! relay, retries and dead jobs in the admin API, the weekly digest with two workers, and
+//! RabbitMQ restarted under 1,000 queued jobs.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, Timelike, Utc};
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp, assert_problem, spawn_app, spawn_app_with, spawn_sibling};
+use crate::hub::create as create_note;
+
+backend_tests!(
+    registration_email_is_sent_by_the_queue_and_its_code_leaves_the_ledger,
+    a_comment_is_an_outbox_event_that_emails_the_note_author_once,
+    a_job_that_keeps_failing_dies_and_an_admin_can_retry_it,
+    the_jobs_api_is_for_admins_and_validates_its_filters,
+    two_workers_send_the_weekly_digest_once_per_user,
+);
+
+async fn jobs(app: &TestApp, token: &str, query: &str) -> Value {
+    app.get_auth_json(&format!("/api/v1/admin/jobs{query}"), token)
+        .await
+}
+
+fn count_of(list: &Value, kind: &str, state: &str) -> i64 {
+    list["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == kind && c["state"] == state)
+        .map_or(0, |c| c["count"].as_i64().unwrap())
+}
+
+async fn registration_email_is_sent_by_the_queue_and_its_code_leaves_the_ledger(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin("root").await;
+    assert_eq!(app.register("ada@example.com", "ada").await.status(), 202);
+    let code = app
+        .code_from_email("ada@example.com", "Verification code")
+        .await;
+    app.jobs_settled().await;
+    let list = jobs(&app, &admin.access, "?kind=email.send").await;
+    assert_eq!(count_of(&list, "email.send", "succeeded"), 1, "{list}");
+    let job = &list["items"][0];
+    assert_eq!(job["state"], "succeeded");
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(job["payload"]["to"], "ada@example.com");
+    assert!(
+        !job.to_string().contains(&code),
+        "the one-time code is not kept once sent: {job}"
+    );
+    // The user.registered event went through the outbox too.
+    let relayed: i64 = sqlx_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox_events WHERE event_type = 'user.registered' AND relayed_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(relayed, 1);
+    // The message is named after its job: a resend would replace it, not add one.
+    let id = job["id"].as_str().unwrap();
+    assert!(app.outbox().join(format!("{id}.eml")).exists());
+    // The queue shows in /metrics: attempts by kind, and the depth gauge.
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("jobs_attempts_total{kind=\"email.send\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("jobs_queue_depth{kind=\"email.send\"}"));
+    assert!(metrics.contains("jobs_latency_seconds"));
+    let ready = app.get_json("/readyz").await;
+    assert_eq!(ready["checks"]["queue"]["backend"], "database");
+    assert_eq!(ready["checks"]["queue"]["status"], "ok");
+}
+
+async fn sqlx_count(app: &TestApp, sql: &'static str) -> i64 {
+    nexus_db::with_pool!(app.state.db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap())
+}
+
+async fn a_comment_is_an_outbox_event_that_emails_the_note_author_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_admin, ada) = crate::hub::setup(&app).await;
+    let note = create_note(
+        &app,
+        &ada,
+        json!({"title": "Raft", "kind": "concept", "body_md": "Leaders.", "topics": ["databases"]}),
+    )
+    .await;
+    let slug = note["slug"].as_str().unwrap();
+    let grace = app.verified_user("grace").await;
+    let path = format!("/api/v1/notes/{slug}/comments");
+    let resp = app
+        .post_json(
+            &path,
+            Some(&grace.access),
+            json!({"body_md": "Why a leader?"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    // The author's own comment tells nobody.
+    let resp = app
+        .post_json(&path, Some(&ada.access), json!({"body_md": "Simplicity."}))
+        .await;
+    assert_eq!(resp.status(), 201);
+    app.jobs_settled().await;
+    let told: Vec<String> = app
+        .emails_to("ada@example.com")
+        .into_iter()
+        .filter(|m| m.contains("commented"))
+        .collect();
+    assert_eq!(told.len(), 1, "one notification for one comment by another");
+    assert!(told[0].contains("grace"), "{}", told[0]);
+    assert!(told[0].contains(&format!("/notes/{slug}")));
+    assert!(
+        app.emails_to("grace@example.com")
+            .iter()
+            .all(|m| !m.contains("commented")),
+        "the commenter is not told of their own comment"
+    );
+    // Relaying the same events again adds no jobs: their dedupe keys are taken.
+    let before = sqlx_count(&app, "SELECT COUNT(*) FROM jobs").await;
+    nexus_db::with_pool!(app.state.db, |pool| sqlx::query(
+        "UPDATE outbox_events SET relayed_at = NULL"
+    )
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
+    nexus_service::jobs::worker::relay_once(&app.state.services)
+        .await
+        .unwrap();
+    assert_eq!(sqlx_count(&app, "SELECT COUNT(*) FROM jobs").await, before);
+}
+
+/// A loopback port with nothing listening: connections to it are refused at once.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn a_job_that_keeps_failing_dies_and_an_admin_can_retry_it(backend: Backend) {
+    let port = closed_port();
+    let app = spawn_app_with(
+        backend,
+        |s| {
+            s.smtp_url = Some(nexus_core::config::SecretUrl::new(format!(
+                "smtp://127.0.0.1:{port}"
+            )));
+            s.jobs.max_attempts.insert("email.send".into(), 3);
+        },
+        None,
+    )
+    .await;
+    let admin = app.admin("root").await;
+    assert_eq!(app.register("ada@example.com", "ada").await.status(), 202);
+    let mut dead = Value::Null;
+    wait_for("the email job to die", async || {
+        dead = jobs(&app, &admin.access, "?state=dead&kind=email.send").await;
+        !dead["items"].as_array().unwrap().is_empty()
+    })
+    .await;
+    let job = dead["items"][0].clone();
+    assert_eq!(job["attempts"], 3, "{job}");
+    assert_eq!(job["max_attempts"], 3);
+    let error = job["last_error"].as_str().unwrap();
+    assert!(!error.is_empty());
+    assert_eq!(count_of(&dead, "email.send", "dead"), 1);
+    assert!(job["finished_at"].is_string());
+    assert_eq!(
+        job["payload"]["text"], "[redacted]",
+        "codes never reach the admin view"
+    );
+    // Backoff spaced the attempts: at least base (100 ms) then 2 x base, each at least half.
+    let created =
+        chrono::DateTime::parse_from_rfc3339(job["created_at"].as_str().unwrap()).unwrap();
+    let finished =
+        chrono::DateTime::parse_from_rfc3339(job["finished_at"].as_str().unwrap()).unwrap();
+    assert!((finished - created).num_milliseconds() >= 150, "{job}");
+
+    let id = job["id"].as_str().unwrap();
+    let resp = app
+        .post_json(
+            &format!("/api/v1/admin/jobs/{id}/retry"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let revived: Value = resp.json().await.unwrap();
+    assert_eq!(revived["state"], "queued");
+    assert_eq!(revived["attempts"], 0);
+    // SMTP is still down, so it dies again after three more attempts.
+    wait_for("the retried job to die again", async || {
+        let j = app
+            .get_auth_json(&format!("/api/v1/admin/jobs/{id}"), &admin.access)
+            .await;
+        j["state"] == "dead" && j["attempts"] == 3
+    })
+    .await;
+    // Retrying a job that is not dead is a conflict; an unknown one is missing.
+    let resp = app
+        .post_json(
+            &format!("/api/v1/admin/jobs/{}/retry", uuid::Uuid::now_v7()),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_problem(resp, 404, "not-found").await;
+}
+
+async fn the_jobs_api_is_for_admins_and_validates_its_filters(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin("root").await;
+    let ada = app.verified_user("ada").await;
+    app.jobs_settled().await;
+    let resp = app.get_auth("/api/v1/admin/jobs", &ada.access).await;
+    assert_problem(resp, 403, "forbidden").await;
+    assert_problem(app.get("/api/v1/admin/jobs").await, 401, "unauthenticated").await;
+    for query in [
+        "?state=exploded",
+        "?kind=email.sent",
+        "?limit=0",
+        "?limit=101",
+        "?cursor=nonsense",
+        "?state=%F0%9F%92%A5",
+    ] {
+        let resp = app
+            .get_auth(&format!("/api/v1/admin/jobs{query}"), &admin.access)
+            .await;
+        assert_problem(resp, 422, "validation-failed").await;
+    }
+    let resp = app
+        .get_auth("/api/v1/admin/jobs/not-a-uuid", &admin.access)
+        .await;
+    assert_eq!(resp.status(), 400);
+    let list = jobs(&app, &admin.access, "?state=succeeded").await;
+    let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let resp = app
+        .post_json(
+            &format!("/api/v1/admin/jobs/{id}/retry"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_problem(resp, 409, "conflict").await;
+    // Pages follow the cursor without repeats.
+    let first = jobs(&app, &admin.access, "?limit=1").await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = jobs(&app, &admin.access, &format!("?limit=1&cursor={cursor}")).await;
+    assert_ne!(first["items"][0]["id"], second["items"][0]["id"]);
+}
+
+/// A cron expression that fires once, at `at` (to the second), every year.
+fn cron_at(at: chrono::DateTime<Utc>) -> String {
+    format!(
+        "{} {} {} {} {} *",
+        at.second(),
+        at.minute(),
+        at.hour(),
+        at.day(),
+        at.month()
+    )
+}
+
+async fn two_workers_send_the_weekly_digest_once_per_user(backend: Backend) {
+    // The period that matters starts a few seconds from now, after the notes exist; the
+    // period before it (a year ago) has no notes and sends nothing.
+    let fire = Utc::now() + chrono::Duration::seconds(6);
+    let fire = fire.with_nanosecond(0).unwrap();
+    let cron = cron_at(fire);
+    let app = spawn_app_with(
+        backend,
+        |s| {
+            s.jobs
+                .schedules
+                .insert("weekly_digest".into(), cron.clone());
+        },
+        None,
+    )
+    .await;
+    let second_worker = spawn_sibling(&app, |_| {}).await;
+    let (_admin, ada) = crate::hub::setup(&app).await;
+    create_note(
+        &app,
+        &ada,
+        json!({"title": "Rust lifetimes", "kind": "concept", "body_md": "Borrowing.", "topics": ["rust"]}),
+    )
+    .await;
+    create_note(
+        &app,
+        &ada,
+        json!({"title": "Web caching", "kind": "concept", "body_md": "ETags.", "topics": ["web"]}),
+    )
+    .await;
+    let readers = ["grace", "linus", "barbara"];
+    for handle in readers {
+        let user = app.verified_user(handle).await;
+        let resp = app
+            .client
+            .put(app.url("/api/v1/me/follows/rust"))
+            .bearer_auth(&user.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204, "{handle} follows rust");
+    }
+    assert!(Utc::now() < fire, "set-up took longer than the lead time");
+    tokio::time::sleep((fire - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(2))
+        .await;
+    app.jobs_settled().await;
+    for handle in readers {
+        let digests: Vec<String> = app
+            .emails_to(&format!("{handle}@example.com"))
+            .into_iter()
+            .filter(|m| m.contains("weekly Nexus digest"))
+            .collect();
+        assert_eq!(digests.len(), 1, "{handle} gets one digest");
+        assert!(digests[0].contains("Rust lifetimes"));
+        assert!(!digests[0].contains("Web caching"), "only followed topics");
+    }
+    // Ada follows nothing and gets none; the ledger holds one fan-out for the period.
+    assert!(
+        app.emails_to("ada@example.com")
+            .iter()
+            .all(|m| !m.contains("weekly Nexus digest"))
+    );
+    let key = nexus_core::schedule::period_key("weekly_digest", fire);
+    let fanouts: i64 = nexus_db::with_pool!(app.state.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM jobs WHERE dedupe_key = $1"
+    )
+    .bind(&key)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(fanouts, 1);
+    drop(second_worker);
+}
+
+/// Runs `rabbitmqctl` against the local broker; `epmd` stays on loopback.
+fn rabbitmqctl(args: &[&str]) {
+    let status = std::process::Command::new("rabbitmqctl")
+        .args(args)
+        .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("rabbitmqctl runs");
+    assert!(status.success(), "rabbitmqctl {args:?}: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rabbitmq_restarted_under_1000_queued_jobs_loses_none_and_repeats_none() {
+    let Some(amqp) = crate::helpers::amqp_url_or_skip() else {
+        return;
+    };
+    const N: usize = 1000;
+    let queue = format!("nexus-test-{}", uuid::Uuid::new_v4().simple());
+    let backend = Backend::postgres_or_skip().unwrap_or(Backend::Sqlite);
+    let app = spawn_app_with(
+        backend,
+        |s| {
+            s.amqp_url = Some(nexus_core::config::SecretUrl::new(amqp.clone()));
+            s.jobs.amqp_queue = queue.clone();
+            s.jobs.concurrency = 2;
+        },
+        None,
+    )
+    .await;
+    let services = &app.state.services;
+    let ready = app.get_json("/readyz").await;
+    assert_eq!(ready["checks"]["queue"]["backend"], "rabbitmq", "{ready}");
+    // One transaction, so all 1,000 reach the broker before much is consumed.
+    let mut tx = services.db.begin().await.unwrap();
+    for i in 0..N {
+        let email = nexus_service::mail::OutgoingEmail {
+            to: format!("reader{i}@example.com"),
+            subject: format!("message {i}"),
+            text: "hello".into(),
+            html: "<p>hello</p>".into(),
+        };
+        let opts = nexus_service::jobs::EnqueueOptions {
+            dedupe_key: Some(format!("test:{i}")),
+            run_at: None,
+        };
+        services
+            .jobs
+            .enqueue_tx(
+                &mut tx,
+                nexus_service::jobs::JobKind::EmailSend,
+                &nexus_service::jobs::email_payload(email, true, None),
+                &opts,
+            )
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    services.jobs.wake();
+    let succeeded = async || {
+        sqlx_count(
+            &app,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'email.send' AND state = 'succeeded'",
+        )
+        .await as usize
+    };
+    // Restart once every job has been handed to the broker and work is under way.
+    wait_for("every job to reach the broker", async || {
+        sqlx_count(
+            &app,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'email.send' AND published_at IS NULL",
+        )
+        .await
+            == 0
+    })
+    .await;
+    let link = services.amqp.clone().unwrap();
+    let in_broker = link.probe().await.unwrap();
+    let done_at_stop = succeeded().await;
+    assert!(
+        done_at_stop < N,
+        "the restart must come while jobs are queued"
+    );
+    rabbitmqctl(&["stop_app"]);
+    let ready = app.get_json("/readyz").await;
+    assert_eq!(
+        ready["status"], "ready",
+        "the queue's ledger keeps the instance ready"
+    );
+    assert_eq!(ready["checks"]["queue"]["status"], "degraded", "{ready}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    rabbitmqctl(&["start_app"]);
+    rabbitmqctl(&["await_startup"]);
+    let mut polls = 0;
+    wait_for("every job to complete after the restart", async || {
+        polls += 1;
+        if polls % 100 == 0 {
+            let states = nexus_db::jobs::counts(&app.state.db).await.unwrap();
+            let unpublished = sqlx_count(
+                &app,
+                "SELECT COUNT(*) FROM jobs WHERE published_at IS NULL AND state = 'queued'",
+            )
+            .await;
+            eprintln!("after the restart: {states:?}, {unpublished} queued and unpublished");
+        }
+        succeeded().await == N
+    })
+    .await;
+    let files = std::fs::read_dir(app.outbox())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .count();
+    assert_eq!(files, N, "every job's email, each once");
+    let repeated = sqlx_count(&app, "SELECT COUNT(*) FROM jobs WHERE attempts <> 1").await;
+    assert_eq!(repeated, 0, "no job ran twice");
+    eprintln!(
+        "restart came with {done_at_stop} of {N} done and {in_broker} messages in the broker"
+    );
+    drop(app);
+    let _ = crate::helpers::delete_amqp_queue(&amqp, &queue).await;
+}
