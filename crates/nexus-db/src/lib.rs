@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod jobs;
 pub mod notify;
+pub mod webhooks;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

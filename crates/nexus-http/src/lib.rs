@@ -76,6 +76,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::jobs::router())
         .merge(routes::hub::router())
         .merge(routes::discussion::router())
+        .merge(routes::webhooks::router())
 }
 
 /// The OpenAPI document of [`routes`].

@@ -30,6 +30,7 @@ pub mod passwords;
 pub mod ratelimit;
 pub mod secrets;
 pub mod throttle;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +52,8 @@ pub struct Services {
     pub jobs: jobs::Jobs,
     /// The RabbitMQ transport of the job queue, when `amqp_url` is set.
     pub amqp: Option<jobs::amqp::AmqpLink>,
+    /// The HTTP client of webhook deliveries.
+    pub webhooks: webhooks::Outbound,
 }
 
 impl Services {
@@ -81,6 +84,10 @@ impl Services {
             cache: cache::ReadCache::new(&settings.cache, settings.redis_url.as_ref())?,
             jobs,
             amqp,
+            webhooks: webhooks::Outbound::new(
+                &settings.webhooks,
+                Duration::from_secs(settings.jobs.outbound_timeout_secs),
+            )?,
             settings,
         })
     }

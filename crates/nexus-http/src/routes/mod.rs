@@ -5,3 +5,4 @@ pub mod discussion;
 pub mod hub;
 pub mod identity;
 pub mod jobs;
+pub mod webhooks;

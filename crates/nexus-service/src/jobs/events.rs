@@ -18,6 +18,10 @@ pub const EVENT_TYPES: [&str; 7] = [
     "report.filed",
 ];
 
+/// Event types only an admin's endpoint may receive: they concern other users' accounts
+/// and moderation.
+pub const ADMIN_ONLY_EVENTS: [&str; 2] = ["user.registered", "report.filed"];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
     UserRegistered {
@@ -109,7 +113,8 @@ impl DomainEvent {
 /// The jobs one event of `event_type` becomes.
 pub fn subscribers(event_type: &str) -> &'static [JobKind] {
     match event_type {
-        "comment.created" | "proposal.created" => &[JobKind::NotifyAuthor],
+        "comment.created" | "proposal.created" => &[JobKind::NotifyAuthor, JobKind::WebhookFanout],
+        t if EVENT_TYPES.contains(&t) => &[JobKind::WebhookFanout],
         _ => &[],
     }
 }
@@ -122,6 +127,9 @@ mod tests {
     fn authors_hear_of_comments_and_unknown_events_reach_nobody() {
         assert!(subscribers("comment.created").contains(&JobKind::NotifyAuthor));
         assert!(subscribers("note.deleted").is_empty());
+        for t in EVENT_TYPES {
+            assert!(subscribers(t).contains(&JobKind::WebhookFanout), "{t}");
+        }
     }
 
     #[test]

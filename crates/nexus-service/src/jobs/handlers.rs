@@ -18,12 +18,11 @@ pub(crate) enum Done {
     /// Finished; `scrubbed` replaces the stored payload (to drop secrets).
     Finished { scrubbed: Option<Value> },
     /// Not tried now; due again at `until` without using up an attempt.
-    #[allow(dead_code)]
     Postpone { until: DateTime<Utc>, why: String },
 }
 
 impl Done {
-    fn finished() -> Done {
+    pub(crate) fn finished() -> Done {
         Done::Finished { scrubbed: None }
     }
 }
@@ -36,7 +35,7 @@ pub(crate) struct JobError {
 }
 
 impl JobError {
-    fn permanent(message: impl std::fmt::Display) -> Self {
+    pub(crate) fn permanent(message: impl std::fmt::Display) -> Self {
         JobError {
             message: message.to_string(),
             permanent: true,
@@ -94,6 +93,10 @@ pub(crate) async fn run(services: &Services, job: &ClaimedJob) -> Result<Done, J
         JobKind::NotifyAuthor => notify_author(services, parse(job)?).await,
         JobKind::DigestFanout => digest_fanout(services, parse(job)?).await,
         JobKind::DigestSend => digest_send(services, job.id, parse(job)?).await,
+        JobKind::WebhookFanout => crate::webhooks::deliver::fanout(services, parse(job)?).await,
+        JobKind::WebhookDeliver => {
+            crate::webhooks::deliver::deliver(services, job, parse(job)?).await
+        }
     }
 }
 

@@ -21,7 +21,7 @@
 pub mod admin;
 pub mod amqp;
 pub mod events;
-mod handlers;
+pub(crate) mod handlers;
 pub mod worker;
 
 use std::sync::Arc;
@@ -50,14 +50,20 @@ pub enum JobKind {
     DigestFanout,
     /// One user's weekly digest.
     DigestSend,
+    /// One domain event: a `WebhookDeliver` per subscribed endpoint.
+    WebhookFanout,
+    /// One event to one webhook endpoint.
+    WebhookDeliver,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::EmailSend,
         JobKind::NotifyAuthor,
         JobKind::DigestFanout,
         JobKind::DigestSend,
+        JobKind::WebhookFanout,
+        JobKind::WebhookDeliver,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +72,8 @@ impl JobKind {
             JobKind::NotifyAuthor => "notify.author",
             JobKind::DigestFanout => "digest.fanout",
             JobKind::DigestSend => "digest.send",
+            JobKind::WebhookFanout => "webhook.fanout",
+            JobKind::WebhookDeliver => "webhook.deliver",
         }
     }
 
@@ -77,7 +85,7 @@ impl JobKind {
     /// deliveries get more: the other side may be down for a while.
     fn default_max_attempts(self) -> u32 {
         match self {
-            JobKind::EmailSend => 8,
+            JobKind::EmailSend | JobKind::WebhookDeliver => 8,
             _ => 5,
         }
     }
@@ -175,11 +183,21 @@ impl Jobs {
         payload: &Value,
         opts: &EnqueueOptions,
     ) -> AppResult<bool> {
+        Ok(self.enqueue_new(kind, payload, opts).await?.is_some())
+    }
+
+    /// Enqueues on its own; the new job's id, or `None` when the dedupe key was taken.
+    pub async fn enqueue_new(
+        &self,
+        kind: JobKind,
+        payload: &Value,
+        opts: &EnqueueOptions,
+    ) -> AppResult<Option<Uuid>> {
         let now = Utc::now();
         let job = self.new_job(kind, payload, opts, now);
         let inserted = repo::insert_job(&self.db, &job, now).await?;
         self.wake();
-        Ok(inserted)
+        Ok(inserted.then_some(job.id))
     }
 
     /// Records a domain event in the caller's transaction (the outbox).

@@ -816,10 +816,11 @@ async fn the_openapi_document_describes_security_and_errors_of_every_operation(b
             // Own-account and admin routes need a credential, and so does every write
             // outside the sign-in flow itself. Edit proposals and the report queue are
             // reads whose answer depends on who asks (a proposer sees their own; only
-            // mentors see reports), so they need one too.
+            // mentors see reports), so they need one too, as do webhooks (each user's own).
             let private_reads = ["/api/v1/notes/{slug}/proposals", "/api/v1/reports"];
             let needs_auth = path.starts_with("/api/v1/me")
                 || path.starts_with("/api/v1/admin")
+                || path.starts_with("/api/v1/webhooks")
                 || private_reads.contains(&path.as_str())
                 || (method != "get" && !path.starts_with("/api/v1/auth/"));
             assert_eq!(secured, needs_auth, "{method} {path} security");

@@ -11,3 +11,4 @@ mod hub;
 mod identity;
 mod jobs;
 mod safety;
+mod webhooks;

@@ -1,0 +1,331 @@
+//! Webhook endpoints, the event types they receive, their circuit breakers and the log
+//! of deliveries.
+//!
+//! The breaker lives in the endpoint's row so that every worker sees one state: each
+//! transition is a single conditional `UPDATE`, and the half-open probe is taken by the
+//! one delivery whose `UPDATE` wins, however many workers try at once.
+
+use chrono::{DateTime, Utc};
+use nexus_core::error::AppResult;
+use uuid::Uuid;
+
+use crate::jobs::micros;
+use crate::{Db, DbTx, timed, with_pool, with_tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebhookRow {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub url: String,
+    pub description: String,
+    pub secret: String,
+    pub breaker_state: String,
+    pub consecutive_failures: i32,
+    pub open_until_us: Option<i64>,
+    pub probe_job: Option<Uuid>,
+    pub probe_until_us: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const WEBHOOK_COLUMNS: &str = "id, owner_id, url, description, secret, breaker_state, \
+     consecutive_failures, open_until_us, probe_job, probe_until_us, created_at, updated_at";
+
+pub struct NewWebhook<'a> {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub url: &'a str,
+    pub description: &'a str,
+    pub secret: &'a str,
+    pub events: &'a [String],
+}
+
+/// Endpoints `owner` has, counted inside `tx` so the per-owner limit holds against
+/// concurrent registrations (the transaction holds the writer lock on SQLite; on
+/// PostgreSQL the owner's row is locked first).
+pub async fn count_for_owner_tx(tx: &mut DbTx, owner: Uuid) -> AppResult<i64> {
+    let timeout = tx.timeout();
+    if matches!(tx.tx, crate::Tx::Postgres(_)) {
+        with_tx!(tx, |c| timed(
+            timeout,
+            sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+                .bind(owner)
+                .execute(c)
+        )
+        .await?
+        .rows_affected());
+    }
+    with_tx!(tx, |c| timed(
+        timeout,
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM webhooks WHERE owner_id = $1")
+            .bind(owner)
+            .fetch_one(c)
+    )
+    .await)
+}
+
+pub async fn insert_tx(tx: &mut DbTx, hook: &NewWebhook<'_>, now: DateTime<Utc>) -> AppResult<()> {
+    let timeout = tx.timeout();
+    with_tx!(tx, |c| timed(
+        timeout,
+        sqlx::query(
+            "INSERT INTO webhooks (id, owner_id, url, description, secret, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)"
+        )
+        .bind(hook.id)
+        .bind(hook.owner)
+        .bind(hook.url)
+        .bind(hook.description)
+        .bind(hook.secret)
+        .bind(now)
+        .execute(c)
+    )
+    .await?
+    .rows_affected());
+    for event in hook.events {
+        with_tx!(tx, |c| timed(
+            timeout,
+            sqlx::query("INSERT INTO webhook_events (webhook_id, event_type) VALUES ($1, $2)")
+                .bind(hook.id)
+                .bind(event)
+                .execute(c)
+        )
+        .await?
+        .rows_affected());
+    }
+    Ok(())
+}
+
+pub async fn find(db: &Db, id: Uuid) -> AppResult<Option<WebhookRow>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(format!(
+                "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"
+            )))
+            .bind(id)
+            .fetch_optional(pool)
+        )
+        .await)
+}
+
+/// An owner's endpoints, oldest first (there are at most `webhooks.max_per_owner`).
+pub async fn list_for_owner(db: &Db, owner: Uuid) -> AppResult<Vec<WebhookRow>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(format!(
+                "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE owner_id = $1 ORDER BY id"
+            )))
+            .bind(owner)
+            .fetch_all(pool)
+        )
+        .await)
+}
+
+/// The event types of each of `ids`, as `(webhook, type)` pairs.
+pub async fn event_types(db: &Db, ids: &[Uuid]) -> AppResult<Vec<(Uuid, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // At most max_per_owner ids: one placeholder each keeps the statement portable.
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT webhook_id, event_type FROM webhook_events WHERE webhook_id IN ({}) \
+         ORDER BY webhook_id, event_type",
+        marks.join(", ")
+    );
+    with_pool!(db, |pool| {
+        let mut q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(sql.clone()));
+        for id in ids {
+            q = q.bind(*id);
+        }
+        db.run(q.fetch_all(pool)).await
+    })
+}
+
+/// Endpoints subscribed to `event_type` whose owner is not disabled, with the owner's
+/// role (an admin-only event reaches an endpoint only while its owner is an admin), in
+/// pages by id.
+pub async fn subscribed(
+    db: &Db,
+    event_type: &str,
+    after: Option<Uuid>,
+    limit: i64,
+) -> AppResult<Vec<(Uuid, String)>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, (Uuid, String)>(
+                "SELECT e.webhook_id, u.role FROM webhook_events e \
+                 JOIN webhooks w ON w.id = e.webhook_id \
+                 JOIN users u ON u.id = w.owner_id \
+                 WHERE e.event_type = $1 AND u.disabled_at IS NULL \
+                   AND ($2 IS NULL OR e.webhook_id > $2) \
+                 ORDER BY e.webhook_id LIMIT $3"
+            )
+            .bind(event_type)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+        )
+        .await)
+}
+
+pub async fn delete(db: &Db, id: Uuid) -> AppResult<bool> {
+    let n = with_pool!(db, |pool| db
+        .run(
+            sqlx::query("DELETE FROM webhooks WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+// ---- the circuit breaker ----------------------------------------------------------------
+
+/// Takes the half-open probe for `job` if the breaker is open and its cool-down is over,
+/// or if a previous probe's holder vanished (its `probe_until_us` passed). `true` for
+/// exactly one caller per probe.
+pub async fn take_probe(
+    db: &Db,
+    id: Uuid,
+    job: Uuid,
+    now: DateTime<Utc>,
+    probe_until: DateTime<Utc>,
+) -> AppResult<bool> {
+    let n = with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "UPDATE webhooks SET breaker_state = 'half_open', probe_job = $2, \
+                 probe_until_us = $4, updated_at = $5 \
+                 WHERE id = $1 AND ( \
+                   (breaker_state = 'open' AND open_until_us <= $3) \
+                   OR (breaker_state = 'half_open' AND (probe_until_us <= $3 OR probe_job = $2)))"
+            )
+            .bind(id)
+            .bind(job)
+            .bind(micros(now))
+            .bind(micros(probe_until))
+            .bind(now)
+            .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+/// A delivery succeeded: the breaker closes and the failure count restarts. Writes only
+/// when something changes, so a healthy endpoint costs no update per delivery.
+pub async fn record_success(db: &Db, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "UPDATE webhooks SET breaker_state = 'closed', consecutive_failures = 0, \
+                 open_until_us = NULL, probe_job = NULL, probe_until_us = NULL, updated_at = $2 \
+                 WHERE id = $1 AND (breaker_state <> 'closed' OR consecutive_failures <> 0)"
+            )
+            .bind(id)
+            .bind(now)
+            .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// A delivery failed: one more consecutive failure. The breaker opens (until
+/// `open_until`) when the count reaches `threshold`, or at once when the failure was the
+/// half-open probe. Returns the state after the update.
+pub async fn record_failure(
+    db: &Db,
+    id: Uuid,
+    threshold: i32,
+    now: DateTime<Utc>,
+    open_until: DateTime<Utc>,
+) -> AppResult<Option<String>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_scalar::<_, String>(
+                "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
+                 breaker_state = CASE WHEN breaker_state = 'half_open' \
+                     OR consecutive_failures + 1 >= $2 THEN 'open' ELSE breaker_state END, \
+                 open_until_us = CASE WHEN breaker_state = 'half_open' \
+                     OR consecutive_failures + 1 >= $2 THEN $4 ELSE open_until_us END, \
+                 probe_job = NULL, probe_until_us = NULL, updated_at = $3 \
+                 WHERE id = $1 RETURNING breaker_state"
+            )
+            .bind(id)
+            .bind(threshold)
+            .bind(now)
+            .bind(micros(open_until))
+            .fetch_optional(pool)
+        )
+        .await)
+}
+
+// ---- the delivery log -------------------------------------------------------------------
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: Uuid,
+    pub webhook_id: Uuid,
+    pub job_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub attempt: i32,
+    pub outcome: String,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_delivery(db: &Db, d: &DeliveryRow) -> AppResult<()> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, webhook_id, job_id, event_id, event_type, \
+                 attempt, outcome, status_code, error, duration_ms, created_at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+                 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = $2)"
+            )
+            .bind(d.id)
+            .bind(d.webhook_id)
+            .bind(d.job_id)
+            .bind(d.event_id)
+            .bind(&d.event_type)
+            .bind(d.attempt)
+            .bind(&d.outcome)
+            .bind(d.status_code)
+            .bind(d.error.as_deref())
+            .bind(d.duration_ms)
+            .bind(d.created_at)
+            .execute(pool)
+        )
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// An endpoint's deliveries, newest first, before the cursor's id.
+pub async fn deliveries(
+    db: &Db,
+    webhook: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> AppResult<Vec<DeliveryRow>> {
+    with_pool!(db, |pool| db
+        .run(
+            sqlx::query_as::<_, DeliveryRow>(
+                "SELECT id, webhook_id, job_id, event_id, event_type, attempt, outcome, \
+                 status_code, error, duration_ms, created_at FROM webhook_deliveries \
+                 WHERE webhook_id = $1 AND ($2 IS NULL OR id < $2) \
+                 ORDER BY id DESC LIMIT $3"
+            )
+            .bind(webhook)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(pool)
+        )
+        .await)
+}
