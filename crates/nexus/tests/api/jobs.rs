@@ -23,6 +23,9 @@ backend_tests!(
     the_verification_email_reaches_a_real_smtp_server,
     an_email_waits_in_the_queue_while_smtp_is_down_and_is_delivered_once_when_it_is_back,
     smtp_with_tls_required_refuses_a_server_without_starttls,
+    email_preferences_start_on_and_a_patch_changes_only_what_it_names,
+    email_preferences_refuse_bad_bodies_and_anonymous_callers,
+    an_author_with_notifications_off_is_not_emailed_about_comments_but_gets_essential_email,
 );
 
 async fn jobs(app: &TestApp, token: &str, query: &str) -> Value {
@@ -592,4 +595,180 @@ async fn smtp_with_tls_required_refuses_a_server_without_starttls(backend: Backe
     let error = job["last_error"].as_str().unwrap().to_lowercase();
     assert!(error.contains("tls"), "the error names TLS: {error}");
     assert!(sink.messages().is_empty(), "nothing was sent in clear text");
+}
+
+const PREFS: &str = "/api/v1/me/email-preferences";
+
+async fn email_preferences_start_on_and_a_patch_changes_only_what_it_names(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.verified_user("ada").await;
+    assert_eq!(
+        app.get_auth_json(PREFS, &ada.access).await,
+        json!({"notifications": true, "digest": true})
+    );
+    let patch = async |body: Value| {
+        let resp = app.patch_json(PREFS, Some(&ada.access), body).await;
+        assert_eq!(resp.status(), 200);
+        resp.json::<Value>().await.unwrap()
+    };
+    assert_eq!(
+        patch(json!({"digest": false})).await,
+        json!({"notifications": true, "digest": false})
+    );
+    assert_eq!(
+        app.get_auth_json(PREFS, &ada.access).await,
+        json!({"notifications": true, "digest": false})
+    );
+    assert_eq!(
+        patch(json!({"notifications": false})).await,
+        json!({"notifications": false, "digest": false})
+    );
+    // An empty merge (or null, as in PATCH /me) changes nothing.
+    assert_eq!(
+        patch(json!({})).await,
+        json!({"notifications": false, "digest": false})
+    );
+    assert_eq!(
+        patch(json!({"notifications": null, "digest": true})).await,
+        json!({"notifications": false, "digest": true})
+    );
+    // Another user's preferences are their own.
+    let grace = app.verified_user("grace").await;
+    assert_eq!(
+        app.get_auth_json(PREFS, &grace.access).await,
+        json!({"notifications": true, "digest": true})
+    );
+    // A read-only personal access token may look but not change.
+    let pat: Value = app
+        .post_json(
+            "/api/v1/me/tokens",
+            Some(&ada.access),
+            json!({"name": "reader", "scope": "read"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let pat = pat["token"].as_str().unwrap();
+    assert_eq!(
+        app.get_auth_json(PREFS, pat).await,
+        json!({"notifications": false, "digest": true})
+    );
+    let resp = app
+        .patch_json(PREFS, Some(pat), json!({"digest": false}))
+        .await;
+    assert_problem(resp, 403, "forbidden").await;
+}
+
+async fn email_preferences_refuse_bad_bodies_and_anonymous_callers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.verified_user("ada").await;
+    assert_problem(app.get(PREFS).await, 401, "unauthenticated").await;
+    let resp = app.patch_json(PREFS, None, json!({"digest": false})).await;
+    assert_problem(resp, 401, "unauthenticated").await;
+    let resp = app
+        .patch_json(PREFS, Some("not-a-token"), json!({"digest": false}))
+        .await;
+    assert_problem(resp, 401, "unauthenticated").await;
+
+    let resp = app
+        .patch_json(PREFS, Some(&ada.access), json!({"digest": "no"}))
+        .await;
+    let body = assert_problem(resp, 422, "validation-failed").await;
+    assert_eq!(body["errors"][0]["field"], "digest", "{body}");
+    let resp = app
+        .patch_json(PREFS, Some(&ada.access), json!({"notifications": 0}))
+        .await;
+    let body = assert_problem(resp, 422, "validation-failed").await;
+    assert_eq!(body["errors"][0]["field"], "notifications", "{body}");
+    let resp = app
+        .patch_json(PREFS, Some(&ada.access), json!({"sms": true}))
+        .await;
+    assert_problem(resp, 422, "validation-failed").await;
+    let resp = app.patch_json(PREFS, Some(&ada.access), json!(true)).await;
+    assert_problem(resp, 422, "validation-failed").await;
+    let raw = async |content_type: &str, body: &'static str| {
+        app.client
+            .patch(app.url(PREFS))
+            .bearer_auth(&ada.access)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_problem(
+        raw("application/json", "{\"digest\": fal").await,
+        400,
+        "bad-request",
+    )
+    .await;
+    assert_problem(raw("application/json", "").await, 400, "bad-request").await;
+    assert_eq!(raw("text/plain", "{}").await.status(), 415);
+    // Nothing above changed anything.
+    assert_eq!(
+        app.get_auth_json(PREFS, &ada.access).await,
+        json!({"notifications": true, "digest": true})
+    );
+}
+
+async fn an_author_with_notifications_off_is_not_emailed_about_comments_but_gets_essential_email(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (_admin, ada) = crate::hub::setup(&app).await;
+    let barbara = app.verified_user("barbara").await;
+    let grace = app.verified_user("grace").await;
+    let resp = app
+        .patch_json(PREFS, Some(&ada.access), json!({"notifications": false}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let mut slugs = Vec::new();
+    for (who, title) in [(&ada, "Raft"), (&barbara, "Paxos")] {
+        let note = create_note(
+            &app,
+            who,
+            json!({"title": title, "kind": "concept", "body_md": "Consensus.", "topics": ["databases"]}),
+        )
+        .await;
+        slugs.push(note["slug"].as_str().unwrap().to_owned());
+    }
+    for slug in &slugs {
+        let resp = app
+            .post_json(
+                &format!("/api/v1/notes/{slug}/comments"),
+                Some(&grace.access),
+                json!({"body_md": "Why a leader?"}),
+            )
+            .await;
+        assert_eq!(resp.status(), 201);
+    }
+    app.jobs_settled().await;
+    let commented = |to: &str| {
+        app.emails_to(to)
+            .into_iter()
+            .filter(|m| m.contains("commented"))
+            .count()
+    };
+    assert_eq!(commented("barbara@example.com"), 1, "notifications on");
+    assert_eq!(commented("ada@example.com"), 0, "notifications off");
+    // Essential email is sent whatever the preferences say.
+    let resp = app
+        .patch_json(
+            PREFS,
+            Some(&ada.access),
+            json!({"notifications": false, "digest": false}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .post_json(
+            "/api/v1/auth/password-reset",
+            None,
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    let code = app.code_from_email("ada@example.com", "Reset code").await;
+    assert!(!code.is_empty());
 }
