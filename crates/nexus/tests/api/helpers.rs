@@ -22,9 +22,8 @@ pub const POSTGRES_ENV: &str = "NEXUS_TEST_POSTGRES_URL";
 /// URL of a Redis server tests may use, each under its own key prefix (never flushed).
 pub const REDIS_ENV: &str = "NEXUS_TEST_REDIS_URL";
 
-/// The Redis URL when given. Without it the test is skipped, except under CI, where a
+/// The RabbitMQ URL of the AMQP tests, or `None` (and a note) to skip them; under CI a
 /// missing URL fails, as for PostgreSQL.
-/// The RabbitMQ URL of the AMQP tests, or `None` (and a note) to skip them.
 pub fn amqp_url_or_skip() -> Option<String> {
     match std::env::var("NEXUS_TEST_AMQP_URL") {
         Ok(url) => Some(url),
@@ -49,6 +48,8 @@ pub async fn delete_amqp_queue(url: &str, queue: &str) -> Result<(), lapin::Erro
     conn.close(200, "done".into()).await
 }
 
+/// The Redis URL when given. Without it the test is skipped, except under CI, where a
+/// missing URL fails, as for PostgreSQL.
 pub fn redis_url_or_skip() -> Option<String> {
     if let Ok(url) = std::env::var(REDIS_ENV) {
         return Some(url);

@@ -1,6 +1,8 @@
 //! Background work over real components: the queue in SQLite and PostgreSQL, the outbox
-//! relay, retries and dead jobs in the admin API, the weekly digest with two workers, and
-//! RabbitMQ restarted under 1,000 queued jobs.
+//! relay, retries and dead jobs in the admin API, the weekly digest with two workers,
+//! RabbitMQ restarted under 1,000 queued jobs, email delivered to a real SMTP server (and
+//! held back while it is down, or when it cannot do the TLS asked for), and the email
+//! preferences that notifications and the digest honour.
 
 use std::time::Duration;
 
@@ -310,12 +312,25 @@ async fn two_workers_send_the_weekly_digest_once_per_user(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(resp.status(), 204, "{handle} follows rust");
+        if handle == "barbara" {
+            // Follows the topic but has turned the digest off.
+            let resp = app
+                .patch_json(PREFS, Some(&user.access), json!({"digest": false}))
+                .await;
+            assert_eq!(resp.status(), 200);
+        }
     }
     assert!(Utc::now() < fire, "set-up took longer than the lead time");
     tokio::time::sleep((fire - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(2))
         .await;
     app.jobs_settled().await;
-    for handle in readers {
+    assert!(
+        app.emails_to("barbara@example.com")
+            .iter()
+            .all(|m| !m.contains("weekly Nexus digest")),
+        "the digest is off for barbara"
+    );
+    for handle in ["grace", "linus"] {
         let digests: Vec<String> = app
             .emails_to(&format!("{handle}@example.com"))
             .into_iter()
