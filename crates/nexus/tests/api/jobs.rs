@@ -702,6 +702,11 @@ async fn email_preferences_refuse_bad_bodies_and_anonymous_callers(backend: Back
     assert_problem(resp, 422, "validation-failed").await;
     let resp = app.patch_json(PREFS, Some(&ada.access), json!(true)).await;
     assert_problem(resp, 422, "validation-failed").await;
+    // An array of the fields in order is not an object (serde alone would accept it).
+    let resp = app
+        .patch_json(PREFS, Some(&ada.access), json!([false, false]))
+        .await;
+    assert_problem(resp, 422, "validation-failed").await;
     let raw = async |content_type: &str, body: &'static str| {
         app.client
             .patch(app.url(PREFS))
