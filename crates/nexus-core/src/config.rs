@@ -33,7 +33,9 @@ pub struct Settings {
     pub redis_url: Option<SecretUrl>,
     /// `amqp://…`: RabbitMQ-backed job queue. Unset means the database-backed queue.
     pub amqp_url: Option<SecretUrl>,
-    /// `smtp://…` or `smtps://…`: outgoing mail. Unset means `.eml` files in the outbox.
+    /// Outgoing mail: `smtp://host:port` (plain), `smtp://host:port?tls=required`
+    /// (STARTTLS, refused if the server does not offer it) or `smtps://host:port` (TLS).
+    /// Unset means `.eml` files in the outbox.
     pub smtp_url: Option<SecretUrl>,
     /// `pretty` for people at a terminal, `json` for log collectors.
     pub log_format: LogFormat,

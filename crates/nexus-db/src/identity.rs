@@ -159,6 +159,52 @@ pub async fn update_profile(
     Ok(())
 }
 
+/// Which optional emails a user wants (essential ones, such as verification and password
+/// reset, are sent regardless).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct EmailPreferencesRow {
+    pub email_notifications: bool,
+    pub email_digest: bool,
+}
+
+pub async fn email_preferences(db: &Db, user_id: Uuid) -> AppResult<Option<EmailPreferencesRow>> {
+    with_pool!(db, |p| db
+        .run(
+            sqlx::query_as::<_, EmailPreferencesRow>(
+                "SELECT email_notifications, email_digest FROM users WHERE id = $1"
+            )
+            .bind(user_id)
+            .fetch_optional(p)
+        )
+        .await)
+}
+
+/// Sets the preferences that are `Some`, leaving the others as they are.
+pub async fn update_email_preferences(
+    tx: &mut DbTx,
+    user_id: Uuid,
+    notifications: Option<bool>,
+    digest: Option<bool>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let t = tx.timeout();
+    with_tx!(tx, |conn| timed(
+        t,
+        sqlx::query(
+            "UPDATE users SET email_notifications = COALESCE($2, email_notifications), \
+             email_digest = COALESCE($3, email_digest), updated_at = $4 WHERE id = $1"
+        )
+        .bind(user_id)
+        .bind(notifications)
+        .bind(digest)
+        .bind(now)
+        .execute(conn)
+    )
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 pub async fn set_role_and_disabled(
     tx: &mut DbTx,
     user_id: Uuid,

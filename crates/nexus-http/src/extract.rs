@@ -65,6 +65,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ))
         .into());
     }
+    // serde's derived structs also accept an array of their fields in order, so
+    // `[true, false]` would pass for `{"notifications": true, "digest": false}`. Every
+    // Nexus body is an object; a well-formed array is the wrong shape (malformed text
+    // still goes to the parser below, for its 400).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "body",
+            "invalid type: array, expected a JSON object",
+        )])
+        .into());
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -182,6 +195,15 @@ mod tests {
         let (k, field) = kind(parse_json(br#""just a string""#));
         assert_eq!(k, ErrorKind::Validation);
         assert_eq!(field, "body");
+    }
+
+    #[test]
+    fn an_array_is_not_taken_for_an_object() {
+        // serde would read this as `Shape { name: "x", inner: Inner { count: 3 } }`.
+        let (k, field) = kind(parse_json(br#" ["x", {"count": 3}]"#));
+        assert_eq!(k, ErrorKind::Validation);
+        assert_eq!(field, "body");
+        assert_eq!(kind(parse_json(b"[\"x\",")).0, ErrorKind::BadRequest);
     }
 
     #[test]

@@ -146,6 +146,29 @@ pub struct UpdateMe {
     pub track: Option<Track>,
 }
 
+/// Which optional emails the caller gets. Verification and password-reset emails are
+/// essential and always sent, whatever these say.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"notifications": true, "digest": false}))]
+pub struct EmailPreferences {
+    /// An email when someone comments on, or proposes an edit to, one of the caller's notes.
+    pub notifications: bool,
+    /// The weekly digest of new notes in the topics the caller follows.
+    pub digest: bool,
+}
+
+/// A change to the email preferences; a field left out (or `null`) keeps its value, as
+/// in `PATCH /api/v1/me`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"digest": false}))]
+pub struct UpdateEmailPreferences {
+    /// Comment and edit-proposal notifications.
+    pub notifications: Option<bool>,
+    /// The weekly digest.
+    pub digest: Option<bool>,
+}
+
 /// What anyone may see of a user.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PublicProfile {
@@ -695,6 +718,37 @@ impl Services {
             self.cache.everything_changed().await;
         }
         self.me(actor).await
+    }
+
+    pub async fn email_preferences(&self, actor: &AuthUser) -> AppResult<EmailPreferences> {
+        let prefs = repo::email_preferences(&self.db, actor.id)
+            .await?
+            .ok_or_else(|| AppError::not_found("no such user"))?;
+        Ok(EmailPreferences {
+            notifications: prefs.email_notifications,
+            digest: prefs.email_digest,
+        })
+    }
+
+    /// Applies the fields given; the handlers of notification and digest jobs read the
+    /// stored values when they run, so a change also covers emails already queued.
+    pub async fn update_email_preferences(
+        &self,
+        actor: &AuthUser,
+        input: UpdateEmailPreferences,
+    ) -> AppResult<EmailPreferences> {
+        actor.require_write()?;
+        let mut tx = self.db.begin().await?;
+        repo::update_email_preferences(
+            &mut tx,
+            actor.id,
+            input.notifications,
+            input.digest,
+            self.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        self.email_preferences(actor).await
     }
 
     /// Changes the password and signs out every other session.

@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use nexus_core::identity::Role;
 use nexus_service::identity::{
     Accepted, AdminUser, AdminUserPatch, AdminUserQuery, ChangePassword, Client, CreateToken,
-    CreatedToken, LoginRequest, Me, PublicProfile, RefreshRequest, RegisterRequest, ResetConfirm,
-    ResetRequest, TokenInfo, TokenPair, TokenRequest, UpdateMe,
+    CreatedToken, EmailPreferences, LoginRequest, Me, PublicProfile, RefreshRequest,
+    RegisterRequest, ResetConfirm, ResetRequest, TokenInfo, TokenPair, TokenRequest,
+    UpdateEmailPreferences, UpdateMe,
 };
 use nexus_service::page::Page;
 use serde::Deserialize;
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(request_reset))
         .routes(routes!(confirm_reset))
         .routes(routes!(get_me, patch_me))
+        .routes(routes!(get_email_preferences, patch_email_preferences))
         .routes(routes!(change_password))
         .routes(routes!(create_token, list_tokens))
         .routes(routes!(delete_token))
@@ -158,6 +160,39 @@ async fn patch_me(
     JsonBody(input): JsonBody<UpdateMe>,
 ) -> ApiResult<Json<Me>> {
     Ok(Json(s.services.update_me(&user, input).await?))
+}
+
+/// Which optional emails the caller gets.
+///
+/// `notifications`: an email when someone comments on, or proposes an edit to, one of the
+/// caller's notes. `digest`: the weekly digest of new notes in followed topics. Both are on
+/// for a new account. Verification and password-reset emails are always sent.
+#[utoipa::path(get, path = "/api/v1/me/email-preferences", tag = "identity", security(("bearer" = [])),
+    responses((status = 200, description = "The preferences.", body = EmailPreferences,
+        example = json!({"notifications": true, "digest": true}))))]
+async fn get_email_preferences(
+    State(s): State<AppState>,
+    Authed(user): Authed,
+) -> ApiResult<Json<EmailPreferences>> {
+    Ok(Json(s.services.email_preferences(&user).await?))
+}
+
+/// Turn notification emails or the weekly digest on or off.
+///
+/// A merge: only the fields given change. The setting applies to emails not yet sent,
+/// including those already queued.
+#[utoipa::path(patch, path = "/api/v1/me/email-preferences", tag = "identity", security(("bearer" = [])),
+    request_body(content = UpdateEmailPreferences, example = json!({"digest": false})),
+    responses((status = 200, description = "The preferences after the change.", body = EmailPreferences,
+        example = json!({"notifications": true, "digest": false}))))]
+async fn patch_email_preferences(
+    State(s): State<AppState>,
+    Authed(user): Authed,
+    JsonBody(input): JsonBody<UpdateEmailPreferences>,
+) -> ApiResult<Json<EmailPreferences>> {
+    Ok(Json(
+        s.services.update_email_preferences(&user, input).await?,
+    ))
 }
 
 /// Change the password; every other session is signed out.

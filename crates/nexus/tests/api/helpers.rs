@@ -22,9 +22,8 @@ pub const POSTGRES_ENV: &str = "NEXUS_TEST_POSTGRES_URL";
 /// URL of a Redis server tests may use, each under its own key prefix (never flushed).
 pub const REDIS_ENV: &str = "NEXUS_TEST_REDIS_URL";
 
-/// The Redis URL when given. Without it the test is skipped, except under CI, where a
+/// The RabbitMQ URL of the AMQP tests, or `None` (and a note) to skip them; under CI a
 /// missing URL fails, as for PostgreSQL.
-/// The RabbitMQ URL of the AMQP tests, or `None` (and a note) to skip them.
 pub fn amqp_url_or_skip() -> Option<String> {
     match std::env::var("NEXUS_TEST_AMQP_URL") {
         Ok(url) => Some(url),
@@ -49,6 +48,8 @@ pub async fn delete_amqp_queue(url: &str, queue: &str) -> Result<(), lapin::Erro
     conn.close(200, "done".into()).await
 }
 
+/// The Redis URL when given. Without it the test is skipped, except under CI, where a
+/// missing URL fails, as for PostgreSQL.
 pub fn redis_url_or_skip() -> Option<String> {
     if let Ok(url) = std::env::var(REDIS_ENV) {
         return Some(url);
@@ -560,5 +561,144 @@ impl TestApp {
             .await
             .expect("admin created");
         self.login_as(&email).await
+    }
+}
+
+/// A loopback port with nothing listening: connections to it are refused at once.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Polls `check` every 50 ms until it holds, for at most 60 s.
+pub async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The Python interpreter (with aiosmtpd) that runs the SMTP sink.
+pub const SMTP_PYTHON_ENV: &str = "NEXUS_TEST_SMTP_PYTHON";
+
+/// A real SMTP server on loopback (`tests/support/smtp_sink.py`, aiosmtpd) that accepts
+/// every message and keeps each as a file in its own temporary directory. The process is
+/// stopped by its PID when the sink is dropped.
+pub struct SmtpSink {
+    pub port: u16,
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    /// The interpreter named by `NEXUS_TEST_SMTP_PYTHON`. Without it the test is skipped,
+    /// except under CI, where a missing interpreter fails, as for the service URLs.
+    pub fn python_or_skip() -> Option<String> {
+        match std::env::var(SMTP_PYTHON_ENV) {
+            Ok(python) => Some(python),
+            Err(_) => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "{SMTP_PYTHON_ENV} must be set under CI so that delivery over SMTP is tested"
+                );
+                eprintln!(
+                    "skipped: set {SMTP_PYTHON_ENV} to a Python with aiosmtpd to run this test"
+                );
+                None
+            }
+        }
+    }
+
+    /// A sink on a free port, or `None` when the SMTP tests are skipped.
+    pub fn start() -> Option<SmtpSink> {
+        Some(SmtpSink::start_on(&SmtpSink::python_or_skip()?, 0))
+    }
+
+    /// A sink on `port` (0 for any free one), run by `python`; returns once it listens.
+    pub fn start_on(python: &str, port: u16) -> SmtpSink {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
+        let mut child = std::process::Command::new(python)
+            .arg(script)
+            .arg(dir.path())
+            .args(["--port", &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{SMTP_PYTHON_ENV}={python} does not run: {e}"));
+        // The first line is the port, printed once the server accepts connections. Read on
+        // a thread so that a sink that never starts fails the test instead of hanging it.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        let Ok(bound) = line.trim().parse::<u16>() else {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("the SMTP sink did not start (first line {line:?}, {status:?})");
+        };
+        assert!(port == 0 || port == bound, "asked for {port}, got {bound}");
+        SmtpSink {
+            port: bound,
+            child,
+            dir,
+        }
+    }
+
+    /// `smtp://127.0.0.1:<port>` plus `query` (e.g. `?tls=required`), as `smtp_url`.
+    pub fn url(&self, query: &str) -> SecretUrl {
+        SecretUrl::new(format!("smtp://127.0.0.1:{}{query}", self.port))
+    }
+
+    /// Every message received so far, as text, oldest first.
+    pub fn messages(&self) -> Vec<String> {
+        let mut paths: Vec<_> = std::fs::read_dir(self.dir.path())
+            .expect("sink directory")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).expect("message is text"))
+            .collect()
+    }
+
+    /// Waits until at least `n` messages have arrived, for at most 60 s, and returns all.
+    pub async fn wait_for_messages(&self, n: usize) -> Vec<String> {
+        wait_for(&format!("{n} messages at the SMTP sink"), async || {
+            self.messages().len() >= n
+        })
+        .await;
+        self.messages()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        // SIGTERM by PID (the sink exits cleanly on it), SIGKILL if it has not after 5 s.
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

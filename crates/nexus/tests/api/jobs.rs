@@ -1,14 +1,19 @@
 //! Background work over real components: the queue in SQLite and PostgreSQL, the outbox
-//! relay, retries and dead jobs in the admin API, the weekly digest with two workers, and
-//! RabbitMQ restarted under 1,000 queued jobs.
+//! relay, retries and dead jobs in the admin API, the weekly digest with two workers,
+//! RabbitMQ restarted under 1,000 queued jobs, email delivered to a real SMTP server (and
+//! held back while it is down, or when it cannot do the TLS asked for), and the email
+//! preferences that notifications and the digest honour.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{Datelike, Timelike, Utc};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{Backend, TestApp, assert_problem, spawn_app, spawn_app_with, spawn_sibling};
+use crate::helpers::{
+    Backend, SmtpSink, TestApp, assert_problem, closed_port, spawn_app, spawn_app_with,
+    spawn_sibling, wait_for,
+};
 use crate::hub::create as create_note;
 
 backend_tests!(
@@ -17,6 +22,12 @@ backend_tests!(
     a_job_that_keeps_failing_dies_and_an_admin_can_retry_it,
     the_jobs_api_is_for_admins_and_validates_its_filters,
     two_workers_send_the_weekly_digest_once_per_user,
+    the_verification_email_reaches_a_real_smtp_server,
+    an_email_waits_in_the_queue_while_smtp_is_down_and_is_delivered_once_when_it_is_back,
+    smtp_with_tls_required_refuses_a_server_without_starttls,
+    email_preferences_start_on_and_a_patch_changes_only_what_it_names,
+    email_preferences_refuse_bad_bodies_and_anonymous_callers,
+    an_author_with_notifications_off_is_not_emailed_about_comments_but_gets_essential_email,
 );
 
 async fn jobs(app: &TestApp, token: &str, query: &str) -> Value {
@@ -134,20 +145,6 @@ async fn a_comment_is_an_outbox_event_that_emails_the_note_author_once(backend: 
         .await
         .unwrap();
     assert_eq!(sqlx_count(&app, "SELECT COUNT(*) FROM jobs").await, before);
-}
-
-/// A loopback port with nothing listening: connections to it are refused at once.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-pub async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn a_job_that_keeps_failing_dies_and_an_admin_can_retry_it(backend: Backend) {
@@ -315,12 +312,25 @@ async fn two_workers_send_the_weekly_digest_once_per_user(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(resp.status(), 204, "{handle} follows rust");
+        if handle == "barbara" {
+            // Follows the topic but has turned the digest off.
+            let resp = app
+                .patch_json(PREFS, Some(&user.access), json!({"digest": false}))
+                .await;
+            assert_eq!(resp.status(), 200);
+        }
     }
     assert!(Utc::now() < fire, "set-up took longer than the lead time");
     tokio::time::sleep((fire - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(2))
         .await;
     app.jobs_settled().await;
-    for handle in readers {
+    assert!(
+        app.emails_to("barbara@example.com")
+            .iter()
+            .all(|m| !m.contains("weekly Nexus digest")),
+        "the digest is off for barbara"
+    );
+    for handle in ["grace", "linus"] {
         let digests: Vec<String> = app
             .emails_to(&format!("{handle}@example.com"))
             .into_iter()
@@ -468,4 +478,317 @@ async fn rabbitmq_restarted_under_1000_queued_jobs_loses_none_and_repeats_none()
     );
     drop(app);
     let _ = crate::helpers::delete_amqp_queue(&amqp, &queue).await;
+}
+
+/// The one `email.send` job of a test, from the admin API.
+async fn the_email_job(app: &TestApp, token: &str) -> Value {
+    let list = jobs(app, token, "?kind=email.send").await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    items[0].clone()
+}
+
+async fn the_verification_email_reaches_a_real_smtp_server(backend: Backend) {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let app = spawn_app_with(backend, |s| s.smtp_url = Some(sink.url("")), None).await;
+    let admin = app.admin("root").await;
+    assert_eq!(app.register("ada@example.com", "ada").await.status(), 202);
+    let message = sink.wait_for_messages(1).await.remove(0);
+    app.jobs_settled().await;
+    let job = the_email_job(&app, &admin.access).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["attempts"], 1);
+    let id = job["id"].as_str().unwrap();
+    // Headers end at the first empty line; bodies may be folded or encoded, so the code
+    // is looked for after the label as lettre writes it (7bit or quoted-printable).
+    let headers: Vec<&str> = message.lines().take_while(|l| !l.is_empty()).collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} header in {message}"))
+    };
+    assert_eq!(header("To"), "ada@example.com");
+    assert_eq!(header("Subject"), "Confirm your email address for Nexus");
+    assert_eq!(header("Message-ID"), format!("<{id}@nexus.localhost>"));
+    assert!(header("Content-Type").starts_with("multipart/alternative"));
+    assert!(message.contains("Content-Type: text/plain"), "{message}");
+    assert!(message.contains("Content-Type: text/html"), "{message}");
+    let code = {
+        let mut lines = message.lines();
+        lines.find(|l| l.trim() == "Verification code:");
+        lines.next().unwrap().trim().to_owned()
+    };
+    assert!(!code.is_empty(), "{message}");
+    // The code delivered over SMTP is the one that verifies the account.
+    let resp = app
+        .post_json("/api/v1/auth/verify-email", None, json!({"token": code}))
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert!(
+        !app.outbox().join(format!("{id}.eml")).exists(),
+        "with smtp_url nothing is written to the outbox"
+    );
+    assert_eq!(sink.messages().len(), 1);
+}
+
+async fn an_email_waits_in_the_queue_while_smtp_is_down_and_is_delivered_once_when_it_is_back(
+    backend: Backend,
+) {
+    let Some(python) = SmtpSink::python_or_skip() else {
+        return;
+    };
+    let port = closed_port();
+    let app = spawn_app_with(
+        backend,
+        |s| {
+            s.smtp_url = Some(nexus_core::config::SecretUrl::new(format!(
+                "smtp://127.0.0.1:{port}"
+            )));
+            s.jobs.max_attempts.insert("email.send".into(), 100);
+        },
+        None,
+    )
+    .await;
+    let admin = app.admin("root").await;
+    assert_eq!(app.register("ada@example.com", "ada").await.status(), 202);
+    let mut job = Value::Null;
+    wait_for("failed attempts with the job queued again", async || {
+        let list = jobs(&app, &admin.access, "?kind=email.send").await;
+        job = list["items"][0].clone();
+        job["state"] == "queued" && job["attempts"].as_i64().unwrap_or(0) >= 2
+    })
+    .await;
+    assert_eq!(job["max_attempts"], 100, "{job}");
+    assert!(
+        !job["last_error"].as_str().unwrap_or_default().is_empty(),
+        "{job}"
+    );
+    assert!(job["finished_at"].is_null(), "{job}");
+    let failed = job["attempts"].as_i64().unwrap();
+
+    let sink = SmtpSink::start_on(&python, port);
+    let message = sink.wait_for_messages(1).await.remove(0);
+    app.jobs_settled().await;
+    let job = the_email_job(&app, &admin.access).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert!(job["attempts"].as_i64().unwrap() > failed, "{job}");
+    let id = job["id"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("Message-ID: <{id}@")),
+        "{message}"
+    );
+    // Settled means nothing is left to try: still exactly one message.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 1, "delivered exactly once");
+}
+
+async fn smtp_with_tls_required_refuses_a_server_without_starttls(backend: Backend) {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let app = spawn_app_with(
+        backend,
+        |s| {
+            s.smtp_url = Some(sink.url("?tls=required"));
+            s.jobs.max_attempts.insert("email.send".into(), 1);
+        },
+        None,
+    )
+    .await;
+    let admin = app.admin("root").await;
+    assert_eq!(app.register("ada@example.com", "ada").await.status(), 202);
+    let mut job = Value::Null;
+    wait_for("the email job to die", async || {
+        job = the_email_job(&app, &admin.access).await;
+        job["state"] == "dead"
+    })
+    .await;
+    assert_eq!(job["attempts"], 1, "{job}");
+    let error = job["last_error"].as_str().unwrap().to_lowercase();
+    assert!(error.contains("tls"), "the error names TLS: {error}");
+    assert!(sink.messages().is_empty(), "nothing was sent in clear text");
+}
+
+const PREFS: &str = "/api/v1/me/email-preferences";
+
+async fn email_preferences_start_on_and_a_patch_changes_only_what_it_names(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.verified_user("ada").await;
+    assert_eq!(
+        app.get_auth_json(PREFS, &ada.access).await,
+        json!({"notifications": true, "digest": true})
+    );
+    let patch = async |body: Value| {
+        let resp = app.patch_json(PREFS, Some(&ada.access), body).await;
+        assert_eq!(resp.status(), 200);
+        resp.json::<Value>().await.unwrap()
+    };
+    assert_eq!(
+        patch(json!({"digest": false})).await,
+        json!({"notifications": true, "digest": false})
+    );
+    assert_eq!(
+        app.get_auth_json(PREFS, &ada.access).await,
+        json!({"notifications": true, "digest": false})
+    );
+    assert_eq!(
+        patch(json!({"notifications": false})).await,
+        json!({"notifications": false, "digest": false})
+    );
+    // An empty merge (or null, as in PATCH /me) changes nothing.
+    assert_eq!(
+        patch(json!({})).await,
+        json!({"notifications": false, "digest": false})
+    );
+    assert_eq!(
+        patch(json!({"notifications": null, "digest": true})).await,
+        json!({"notifications": false, "digest": true})
+    );
+    // Another user's preferences are their own.
+    let grace = app.verified_user("grace").await;
+    assert_eq!(
+        app.get_auth_json(PREFS, &grace.access).await,
+        json!({"notifications": true, "digest": true})
+    );
+    // A read-only personal access token may look but not change.
+    let pat: Value = app
+        .post_json(
+            "/api/v1/me/tokens",
+            Some(&ada.access),
+            json!({"name": "reader", "scope": "read"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let pat = pat["token"].as_str().unwrap();
+    assert_eq!(
+        app.get_auth_json(PREFS, pat).await,
+        json!({"notifications": false, "digest": true})
+    );
+    let resp = app
+        .patch_json(PREFS, Some(pat), json!({"digest": false}))
+        .await;
+    assert_problem(resp, 403, "forbidden").await;
+}
+
+async fn email_preferences_refuse_bad_bodies_and_anonymous_callers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.verified_user("ada").await;
+    assert_problem(app.get(PREFS).await, 401, "unauthenticated").await;
+    let resp = app.patch_json(PREFS, None, json!({"digest": false})).await;
+    assert_problem(resp, 401, "unauthenticated").await;
+    let resp = app
+        .patch_json(PREFS, Some("not-a-token"), json!({"digest": false}))
+        .await;
+    assert_problem(resp, 401, "unauthenticated").await;
+
+    let resp = app
+        .patch_json(PREFS, Some(&ada.access), json!({"digest": "no"}))
+        .await;
+    let body = assert_problem(resp, 422, "validation-failed").await;
+    assert_eq!(body["errors"][0]["field"], "digest", "{body}");
+    let resp = app
+        .patch_json(PREFS, Some(&ada.access), json!({"notifications": 0}))
+        .await;
+    let body = assert_problem(resp, 422, "validation-failed").await;
+    assert_eq!(body["errors"][0]["field"], "notifications", "{body}");
+    let resp = app
+        .patch_json(PREFS, Some(&ada.access), json!({"sms": true}))
+        .await;
+    assert_problem(resp, 422, "validation-failed").await;
+    let resp = app.patch_json(PREFS, Some(&ada.access), json!(true)).await;
+    assert_problem(resp, 422, "validation-failed").await;
+    // An array of the fields in order is not an object (serde alone would accept it).
+    let resp = app
+        .patch_json(PREFS, Some(&ada.access), json!([false, false]))
+        .await;
+    assert_problem(resp, 422, "validation-failed").await;
+    let raw = async |content_type: &str, body: &'static str| {
+        app.client
+            .patch(app.url(PREFS))
+            .bearer_auth(&ada.access)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_problem(
+        raw("application/json", "{\"digest\": fal").await,
+        400,
+        "bad-request",
+    )
+    .await;
+    assert_problem(raw("application/json", "").await, 400, "bad-request").await;
+    assert_eq!(raw("text/plain", "{}").await.status(), 415);
+    // Nothing above changed anything.
+    assert_eq!(
+        app.get_auth_json(PREFS, &ada.access).await,
+        json!({"notifications": true, "digest": true})
+    );
+}
+
+async fn an_author_with_notifications_off_is_not_emailed_about_comments_but_gets_essential_email(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (_admin, ada) = crate::hub::setup(&app).await;
+    let barbara = app.verified_user("barbara").await;
+    let grace = app.verified_user("grace").await;
+    let resp = app
+        .patch_json(PREFS, Some(&ada.access), json!({"notifications": false}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let mut slugs = Vec::new();
+    for (who, title) in [(&ada, "Raft"), (&barbara, "Paxos")] {
+        let note = create_note(
+            &app,
+            who,
+            json!({"title": title, "kind": "concept", "body_md": "Consensus.", "topics": ["databases"]}),
+        )
+        .await;
+        slugs.push(note["slug"].as_str().unwrap().to_owned());
+    }
+    for slug in &slugs {
+        let resp = app
+            .post_json(
+                &format!("/api/v1/notes/{slug}/comments"),
+                Some(&grace.access),
+                json!({"body_md": "Why a leader?"}),
+            )
+            .await;
+        assert_eq!(resp.status(), 201);
+    }
+    app.jobs_settled().await;
+    let commented = |to: &str| {
+        app.emails_to(to)
+            .into_iter()
+            .filter(|m| m.contains("commented"))
+            .count()
+    };
+    assert_eq!(commented("barbara@example.com"), 1, "notifications on");
+    assert_eq!(commented("ada@example.com"), 0, "notifications off");
+    // Essential email is sent whatever the preferences say.
+    let resp = app
+        .patch_json(
+            PREFS,
+            Some(&ada.access),
+            json!({"notifications": false, "digest": false}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .post_json(
+            "/api/v1/auth/password-reset",
+            None,
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    let code = app.code_from_email("ada@example.com", "Reset code").await;
+    assert!(!code.is_empty());
 }

@@ -12,9 +12,8 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{Backend, TestApp, TestUser, assert_problem, spawn_app_with};
+use crate::helpers::{Backend, TestApp, TestUser, assert_problem, spawn_app_with, wait_for};
 use crate::hub::{create as create_note, setup};
-use crate::jobs::wait_for;
 
 backend_tests!(
     a_receiver_gets_signed_deliveries_of_the_events_it_chose,
