@@ -303,6 +303,31 @@ impl Db {
         }
     }
 
+    /// Gives SQLite's planner statistics for tables that have none, as SQLite advises for
+    /// every long-lived connection (`PRAGMA optimize=0x10002`, sampling at most 1,000
+    /// rows per index). Without them it guesses, and at 100,000 notes it guessed wrong:
+    /// a topic's first page scanned every published note and sorted them (0.01% of the
+    /// ceiling instead of 15%, BENCHMARKS.md). PostgreSQL's autovacuum analyses by itself.
+    pub async fn refresh_statistics(&self) -> AppResult<()> {
+        if let Pool::Sqlite(pool) = &self.pool {
+            let mut conn = self.run(pool.acquire()).await?;
+            self.run(sqlx::query("PRAGMA analysis_limit = 1000").execute(&mut *conn))
+                .await?;
+            self.run(sqlx::query("PRAGMA optimize = 0x10002").execute(&mut *conn))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Full planner statistics on either backend, after a bulk load (`nexus seed`).
+    pub async fn analyze(&self) -> AppResult<()> {
+        with_pool!(self, |pool| self
+            .run(sqlx::query("ANALYZE").execute(pool))
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     /// Reverts every migration. Used by the migration tests; no command exposes it.
     pub async fn revert_all(&self) -> anyhow::Result<()> {
         with_pool!(self, |pool| self
@@ -374,12 +399,26 @@ pub fn map_sqlx_error(err: sqlx::Error) -> AppError {
             AppError::Unavailable("the database is not answering".into())
         }
         sqlx::Error::RowNotFound => AppError::not_found("not found"),
+        sqlx::Error::Database(db) if is_transient(db.code().as_deref()) => AppError::Unavailable(
+            format!("the database is busy ({}); retry shortly", db.message()),
+        ),
         sqlx::Error::Database(db) if db.is_unique_violation() => AppError::Conflict(format!(
             "already exists ({})",
             db.constraint().unwrap_or("unique constraint")
         )),
         other => AppError::Internal(anyhow::Error::new(other).context("database query")),
     }
+}
+
+/// Errors that say "not now" rather than "not this": the write lock was busy past
+/// `busy_timeout` (SQLite `SQLITE_BUSY` and its extended codes, `SQLITE_LOCKED`), or
+/// PostgreSQL gave up on a lock, a serialisation or its connection slots. The client did
+/// nothing wrong and the same request may succeed in a moment, so it is a 503, not a 500.
+fn is_transient(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("5" | "6" | "261" | "517" | "40001" | "40P01" | "55P03" | "53300" | "57P01")
+    )
 }
 
 /// An exclusive lock on `<db file>.lock`, held while a process opens a new SQLite file or
@@ -427,6 +466,35 @@ mod tests {
                 .iter()
                 .all(|m| m.migration_type.is_reversible()),
             "every migration has a down script"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_write_lock_held_too_long_is_unavailable_not_internal() {
+        use sqlx::ConnectOptions;
+        use sqlx::sqlite::SqliteConnectOptions;
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.path().join("busy.db"))
+            .create_if_missing(true)
+            .busy_timeout(Duration::from_millis(0));
+        let mut holder = opts.connect().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let mut other = opts.connect().await.unwrap();
+        let err = sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut other)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(map_sqlx_error(err), AppError::Unavailable(_)),
+            "SQLITE_BUSY maps to 503"
         );
     }
 }
