@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use nexus_core::config::LogFormat;
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -19,16 +20,25 @@ pub const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info";
 /// Installs the global tracing subscriber: pretty lines to stderr for people, or one JSON
 /// object per line (with the span fields, so `request_id` is on every line of a request).
 /// Calling it twice is harmless, so tests may each call it.
-pub fn init_tracing(format: LogFormat) {
+/// Returns the guard that flushes buffered lines when dropped: hold it until exit.
+pub fn init_tracing(format: LogFormat) -> Option<WorkerGuard> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    // Log lines are handed to a writer thread instead of being written to stderr by the
+    // request's own thread: one write syscall per line under a lock was a measurable
+    // share of a cached read (BENCHMARKS.md). Not lossy: when the buffer is full, the
+    // request waits rather than a line being dropped.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("nexus-log")
+        .finish(std::io::stderr());
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Pretty => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(std::io::stderr().is_terminal())
-                    .with_writer(std::io::stderr),
+                    .with_writer(writer),
             )
             .try_init(),
         LogFormat::Json => registry
@@ -38,12 +48,12 @@ pub fn init_tracing(format: LogFormat) {
                     .with_current_span(true)
                     .with_span_list(false)
                     .flatten_event(true)
-                    .with_writer(std::io::stderr),
+                    .with_writer(writer),
             )
             .try_init(),
     };
     // Already initialised (a second app in the same test process): keep the first.
-    let _ = result;
+    result.ok().map(|()| guard)
 }
 
 /// The process-wide Prometheus recorder. `metrics` allows one global recorder, so every

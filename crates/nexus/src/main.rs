@@ -266,7 +266,8 @@ where
     F: FnOnce(Settings) -> Fut,
     Fut: std::future::Future<Output = Result<(), StartError>>,
 {
-    nexus_http::telemetry::init_tracing(settings.log_format);
+    // Held until `run` returns, so the last lines (shutdown, errors) reach stderr.
+    let _log_flush = nexus_http::telemetry::init_tracing(settings.log_format);
     std::panic::set_hook(Box::new(|info| {
         tracing::error!(panic = %info, "panic");
     }));

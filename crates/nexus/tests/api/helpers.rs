@@ -171,7 +171,10 @@ pub struct TestEnv {
 impl TestEnv {
     pub async fn new(backend: Backend) -> TestEnv {
         if std::env::var("TEST_LOG").is_ok() {
-            nexus_http::telemetry::init_tracing(nexus_core::config::LogFormat::Pretty);
+            // The writer thread lives for the whole test process.
+            std::mem::forget(nexus_http::telemetry::init_tracing(
+                nexus_core::config::LogFormat::Pretty,
+            ));
         }
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings {
