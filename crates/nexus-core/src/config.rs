@@ -103,8 +103,10 @@ impl Default for RateLimitSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheSettings {
-    /// Most note answers kept in each process.
-    pub capacity: u64,
+    /// Memory the in-process note cache may use, in MiB, counted by the size of each
+    /// answer (its text fields and their JSON). A count of entries would not bound the
+    /// process: notes run from 1 to 100 KiB.
+    pub memory_mib: u64,
     /// Longest an entry lives, in process and in Redis. Writes invalidate at once; this
     /// only bounds how stale an instance can be if it misses an invalidation.
     pub ttl_secs: u64,
@@ -115,7 +117,7 @@ pub struct CacheSettings {
 impl Default for CacheSettings {
     fn default() -> Self {
         Self {
-            capacity: 50_000,
+            memory_mib: 64,
             ttl_secs: 60,
             redis_key_prefix: "nexus:cache:".into(),
         }
@@ -153,6 +155,17 @@ pub struct JobsSettings {
 
 /// The schedules Nexus knows how to run; a name outside this list is refused at start.
 pub const KNOWN_SCHEDULES: [&str; 1] = ["weekly_digest"];
+
+/// The job kinds `jobs.max_attempts` may name (the service's `JobKind`s; a test there
+/// keeps the two lists equal), so a misspelt kind is refused at start, not ignored.
+pub const KNOWN_JOB_KINDS: [&str; 6] = [
+    "email.send",
+    "notify.author",
+    "digest.fanout",
+    "digest.send",
+    "webhook.fanout",
+    "webhook.deliver",
+];
 
 impl Default for JobsSettings {
     fn default() -> Self {
@@ -709,12 +722,13 @@ impl Settings {
                     .into(),
             );
         }
-        if self.cache.capacity == 0
+        if self.cache.memory_mib == 0
+            || self.cache.memory_mib > 65_536
             || self.cache.ttl_secs == 0
             || self.cache.redis_key_prefix.len() > 100
         {
             problems.push(
-                "keys `cache.capacity` and `cache.ttl_secs`: must be above 0; `cache.redis_key_prefix`: at most 100 bytes".into(),
+                "keys `cache.memory_mib` (1 to 65536) and `cache.ttl_secs`: must be above 0; `cache.redis_key_prefix`: at most 100 bytes".into(),
             );
         }
         let jobs = &self.jobs;
@@ -731,7 +745,12 @@ impl Settings {
             problems.push("key `jobs.outbound_timeout_secs`: must be between 1 and 600".into());
         }
         for (kind, n) in &jobs.max_attempts {
-            if !(1..=100).contains(n) {
+            if !KNOWN_JOB_KINDS.contains(&kind.as_str()) {
+                problems.push(format!(
+                    "key `jobs.max_attempts.{kind}`: unknown job kind; known: {}",
+                    KNOWN_JOB_KINDS.join(", ")
+                ));
+            } else if !(1..=100).contains(n) {
                 problems.push(format!(
                     "key `jobs.max_attempts.{kind}`: must be between 1 and 100"
                 ));
@@ -953,5 +972,16 @@ mod tests {
         assert!(s.validate().is_err());
         s.http.cors_allowed_origins = vec!["https://app.example.com".into(), "*".into()];
         assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn max_attempts_must_name_a_known_job_kind() {
+        let mut s = Settings::default();
+        s.jobs.max_attempts.insert("webhook.deliver".into(), 12);
+        assert!(s.validate().is_ok());
+        s.jobs.max_attempts.insert("email.sent".into(), 3);
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("jobs.max_attempts.email.sent"), "{err}");
+        assert!(err.contains("unknown job kind"), "{err}");
     }
 }

@@ -23,6 +23,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::encoded::Encoded;
 use crate::hub::{NoteDetail, NoteListItem};
 use crate::page::Page;
 
@@ -39,9 +40,28 @@ struct Shared {
 
 #[derive(Clone)]
 pub struct ReadCache {
-    notes: Cache<String, Arc<NoteDetail>>,
-    first_pages: Cache<String, Arc<Page<NoteListItem>>>,
+    notes: Cache<String, Arc<Encoded<NoteDetail>>>,
+    first_pages: Cache<String, Arc<Encoded<Page<NoteListItem>>>>,
     shared: Option<Arc<Shared>>,
+}
+
+/// Bytes a cached note holds: its text twice (the fields, and the JSON made from them)
+/// plus a fixed allowance for the rest of the struct and the cache's own entry.
+fn note_weight(note: &Encoded<NoteDetail>) -> u32 {
+    let text = note.title.len()
+        + note.summary.len()
+        + note.body_md.len()
+        + note.body_html.len()
+        + note.problem.as_ref().map_or(0, String::len)
+        + note.solution.as_ref().map_or(0, String::len)
+        + note.outcome.as_ref().map_or(0, String::len);
+    u32::try_from(text.saturating_mul(2).saturating_add(1_024)).unwrap_or(u32::MAX)
+}
+
+/// A value from Redis, keeping the bytes it came as for the answer.
+fn decode<T: DeserializeOwned + Serialize>(raw: Vec<u8>) -> Option<Encoded<T>> {
+    let value = serde_json::from_slice(&raw).ok()?;
+    Some(Encoded::with_json(value, bytes::Bytes::from(raw)))
 }
 
 fn record(cache: &'static str, result: &'static str) {
@@ -81,7 +101,8 @@ impl ReadCache {
         };
         let cache = ReadCache {
             notes: Cache::builder()
-                .max_capacity(settings.capacity)
+                .weigher(|_slug: &String, note: &Arc<Encoded<NoteDetail>>| note_weight(note))
+                .max_capacity(settings.memory_mib.saturating_mul(1024 * 1024))
                 .time_to_live(ttl)
                 .build(),
             first_pages: Cache::builder()
@@ -103,7 +124,7 @@ impl ReadCache {
         Some(pong.is_some())
     }
 
-    pub async fn note(&self, slug: &str) -> Option<Arc<NoteDetail>> {
+    pub async fn note(&self, slug: &str) -> Option<Arc<Encoded<NoteDetail>>> {
         if let Some(hit) = self.notes.get(slug).await {
             record("note", "hit");
             return Some(hit);
@@ -122,7 +143,7 @@ impl ReadCache {
         from_shared
     }
 
-    pub async fn put_note(&self, note: Arc<NoteDetail>) {
+    pub async fn put_note(&self, note: Arc<Encoded<NoteDetail>>) {
         self.shared_set(&format!("note:{}", note.slug), note.as_ref())
             .await;
         self.notes.insert(note.slug.clone(), note).await;
@@ -134,7 +155,7 @@ impl ReadCache {
         format!("{}|{limit}", topic.unwrap_or(""))
     }
 
-    pub async fn first_page(&self, key: &str) -> Option<Arc<Page<NoteListItem>>> {
+    pub async fn first_page(&self, key: &str) -> Option<Arc<Encoded<Page<NoteListItem>>>> {
         if let Some(hit) = self.first_pages.get(key).await {
             record("first_page", "hit");
             return Some(hit);
@@ -153,7 +174,7 @@ impl ReadCache {
         from_shared
     }
 
-    pub async fn put_first_page(&self, key: String, page: Arc<Page<NoteListItem>>) {
+    pub async fn put_first_page(&self, key: String, page: Arc<Encoded<Page<NoteListItem>>>) {
         self.shared_hset("pages", &key, page.as_ref()).await;
         self.first_pages.insert(key, page).await;
     }
@@ -254,47 +275,53 @@ impl ReadCache {
         }
     }
 
-    async fn shared_get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+    async fn shared_get<T: DeserializeOwned + Serialize>(&self, key: &str) -> Option<Encoded<T>> {
         let s = self.shared.as_ref()?;
         let full = format!("{}{key}", s.prefix);
-        let raw: Option<String> = self
+        let raw: Option<Vec<u8>> = self
             .shared_call(|mut c| async move { c.get(full).await })
             .await
             .flatten();
-        raw.and_then(|r| serde_json::from_str(&r).ok())
+        decode(raw?)
     }
 
-    async fn shared_set<T: Serialize>(&self, key: &str, value: &T) {
+    async fn shared_set<T: Serialize>(&self, key: &str, value: &Encoded<T>) {
         let Some(s) = self.shared.as_ref() else {
             return;
         };
-        let Ok(json) = serde_json::to_string(value) else {
+        let Ok(json) = value.json() else {
             return;
         };
+        let json = json.to_vec();
         let full = format!("{}{key}", s.prefix);
         let ttl = s.ttl_secs;
         self.shared_call(|mut c| async move { c.set_ex::<_, _, ()>(full, json, ttl).await })
             .await;
     }
 
-    async fn shared_hget<T: DeserializeOwned>(&self, hash: &str, field: &str) -> Option<T> {
+    async fn shared_hget<T: DeserializeOwned + Serialize>(
+        &self,
+        hash: &str,
+        field: &str,
+    ) -> Option<Encoded<T>> {
         let s = self.shared.as_ref()?;
         let full = format!("{}{hash}", s.prefix);
         let field = field.to_owned();
-        let raw: Option<String> = self
+        let raw: Option<Vec<u8>> = self
             .shared_call(|mut c| async move { c.hget(full, field).await })
             .await
             .flatten();
-        raw.and_then(|r| serde_json::from_str(&r).ok())
+        decode(raw?)
     }
 
-    async fn shared_hset<T: Serialize>(&self, hash: &str, field: &str, value: &T) {
+    async fn shared_hset<T: Serialize>(&self, hash: &str, field: &str, value: &Encoded<T>) {
         let Some(s) = self.shared.as_ref() else {
             return;
         };
-        let Ok(json) = serde_json::to_string(value) else {
+        let Ok(json) = value.json() else {
             return;
         };
+        let json = json.to_vec();
         let full = format!("{}{hash}", s.prefix);
         let field = field.to_owned();
         let ttl = i64::try_from(s.ttl_secs).unwrap_or(60);

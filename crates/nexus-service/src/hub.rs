@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::Services;
 use crate::actor::{AuthUser, Principal};
 use crate::cache::ReadCache;
+use crate::encoded::Encoded;
 use crate::jobs::DomainEvent;
 use crate::page::{self, Page};
 
@@ -618,13 +619,13 @@ impl Services {
 
     /// A note as the caller may see it. Published notes look the same to everyone, so
     /// their answer is cached; drafts and archived notes always come from the database.
-    pub async fn note(&self, who: &Principal, slug: &str) -> AppResult<Arc<NoteDetail>> {
+    pub async fn note(&self, who: &Principal, slug: &str) -> AppResult<Arc<Encoded<NoteDetail>>> {
         if let Some(hit) = self.cache.note(slug).await {
             return Ok(hit);
         }
         let note = self.visible_note(who, slug).await?;
         let published = note.status == "published";
-        let detail = Arc::new(self.detail(note).await?);
+        let detail = Arc::new(Encoded::new(self.detail(note).await?));
         if published {
             self.cache.put_note(detail.clone()).await;
         }
@@ -635,7 +636,7 @@ impl Services {
         &self,
         actor: &AuthUser,
         input: CreateNote,
-    ) -> AppResult<Arc<NoteDetail>> {
+    ) -> AppResult<Arc<Encoded<NoteDetail>>> {
         actor.require_write()?;
         actor.require_verified()?;
         let topics = self.known_topics(&normalize_topics(&input.topics)).await?;
@@ -700,7 +701,7 @@ impl Services {
         slug: &str,
         expected_version: Option<i32>,
         input: UpdateNote,
-    ) -> AppResult<Arc<NoteDetail>> {
+    ) -> AppResult<Arc<Encoded<NoteDetail>>> {
         actor.require_write()?;
         let note = self
             .visible_note(&Principal::User(actor.clone()), slug)
@@ -855,7 +856,7 @@ impl Services {
         &self,
         who: &Principal,
         q: NoteQuery,
-    ) -> AppResult<Arc<Page<NoteListItem>>> {
+    ) -> AppResult<Arc<Encoded<Page<NoteListItem>>>> {
         let limit = page::limit(q.limit)?;
         let cacheable = q.cursor.is_none()
             && q.kind.is_none()
@@ -869,7 +870,7 @@ impl Services {
         {
             return Ok(hit);
         }
-        let page = Arc::new(self.list_notes_uncached(who, q, limit).await?);
+        let page = Arc::new(Encoded::new(self.list_notes_uncached(who, q, limit).await?));
         if let Some(key) = key {
             self.cache.put_first_page(key, page.clone()).await;
         }
@@ -1029,7 +1030,7 @@ impl Services {
         actor: &AuthUser,
         slug: &str,
         number: i32,
-    ) -> AppResult<Arc<NoteDetail>> {
+    ) -> AppResult<Arc<Encoded<NoteDetail>>> {
         actor.require_write()?;
         let note = self
             .visible_note(&Principal::User(actor.clone()), slug)

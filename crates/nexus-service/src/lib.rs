@@ -21,6 +21,7 @@
 pub mod actor;
 pub mod cache;
 pub mod discussion;
+pub mod encoded;
 pub mod hub;
 pub mod identity;
 pub mod jobs;

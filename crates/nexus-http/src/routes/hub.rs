@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use nexus_core::hub::NoteKind;
 use nexus_core::hub::NoteStatus;
+use nexus_service::encoded::Encoded;
 use nexus_service::hub::{
     CreateNote, CreateTopic, NoteDetail, NoteListItem, NoteQuery, NoteSort, RelatedTopic, Revision,
     RevisionDiff, RevisionInfo, SearchParams, SearchResults, Topic, UpdateNote, UpdateTopic,
@@ -22,6 +23,7 @@ use crate::AppState;
 use crate::auth::{Authed, Caller};
 use crate::extract::JsonBody;
 use crate::problem::{ApiResult, Problem};
+use nexus_core::AppError;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -65,9 +67,28 @@ fn not_modified(headers: &HeaderMap, tag: &HeaderValue) -> bool {
         })
 }
 
-fn with_etag(note: Arc<NoteDetail>, status: StatusCode) -> Response {
+fn with_etag(note: Arc<Encoded<NoteDetail>>, status: StatusCode) -> ApiResult<Response> {
     let tag = etag(note.version);
-    (status, [(header::ETAG, tag)], Json(note)).into_response()
+    let mut resp = encoded_json(&note)?;
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::ETAG, tag);
+    Ok(resp)
+}
+
+/// A cached answer as it is stored: its JSON was made once, and every later request
+/// clones the bytes.
+fn encoded_json<T: serde::Serialize>(value: &Encoded<T>) -> ApiResult<Response> {
+    let body = value
+        .json()
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("encoding an answer")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// Every topic, with its number of published notes.
@@ -166,7 +187,7 @@ async fn list_notes(
     State(s): State<AppState>,
     Caller(who): Caller,
     Query(p): Query<NotesParams>,
-) -> ApiResult<Json<Arc<Page<NoteListItem>>>> {
+) -> ApiResult<Response> {
     let q = NoteQuery {
         topic: p.topic,
         kind: p.kind,
@@ -177,7 +198,7 @@ async fn list_notes(
         limit: p.limit,
         cursor: p.cursor,
     };
-    Ok(Json(s.services.list_notes(&who, q).await?))
+    encoded_json(&*s.services.list_notes(&who, q).await?)
 }
 
 /// Write a note (verified accounts).
@@ -194,7 +215,7 @@ async fn create_note(
 ) -> ApiResult<Response> {
     let note = s.services.create_note(&u, input).await?;
     let location = HeaderValue::from_str(&format!("/api/v1/notes/{}", note.slug)).ok();
-    let mut resp = with_etag(note, StatusCode::CREATED);
+    let mut resp = with_etag(note, StatusCode::CREATED)?;
     if let Some(l) = location {
         resp.headers_mut().insert(header::LOCATION, l);
     }
@@ -223,7 +244,7 @@ async fn get_note(
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    Ok(with_etag(note, StatusCode::OK))
+    with_etag(note, StatusCode::OK)
 }
 
 /// Change a note (author or admin). Requires `If-Match` with the current `ETag`.
@@ -248,7 +269,7 @@ async fn patch_note(
         .services
         .update_note(&u, &slug, if_match(&headers), input)
         .await?;
-    Ok(with_etag(note, StatusCode::OK))
+    with_etag(note, StatusCode::OK)
 }
 
 /// Archive a note (author or admin): it leaves lists and search.
@@ -311,7 +332,7 @@ async fn restore_revision(
     Path((slug, n)): Path<(String, i32)>,
 ) -> ApiResult<Response> {
     let note = s.services.restore_revision(&u, &slug, n).await?;
-    Ok(with_etag(note, StatusCode::OK))
+    with_etag(note, StatusCode::OK)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -233,6 +233,12 @@ mod tests {
     use rand::SeedableRng;
 
     #[test]
+    fn configuration_knows_every_job_kind() {
+        let names: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names, nexus_core::config::KNOWN_JOB_KINDS);
+    }
+
+    #[test]
     fn backoff_doubles_within_jitter_and_stops_at_the_cap() {
         let base = Duration::from_secs(2);
         let max = Duration::from_secs(60);
