@@ -41,9 +41,13 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use problem::{ApiError, ApiResult, Problem};
 
-/// What every handler can reach. Cheap to clone: everything inside is shared.
+/// What every handler can reach. One pointer to clone: axum clones the state for every
+/// extractor and middleware of every request, and cloning the ~20 `Arc`s inside one by
+/// one showed in the read-hot profile (`AppState::clone`, 2.5% of CPU).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+pub struct AppStateInner {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub services: Services,
@@ -52,16 +56,24 @@ pub struct AppState {
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        Ok(AppState {
+        Ok(AppState(Arc::new(AppStateInner {
             services: Services::new(db.clone(), settings.clone())?,
             trusted_proxies: settings.http.trusted_proxy_nets().into(),
             db,
             settings,
             metrics: telemetry::metrics_handle(),
-        })
+        })))
     }
 }
 
