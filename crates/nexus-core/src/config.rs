@@ -984,4 +984,18 @@ mod tests {
         assert!(err.contains("jobs.max_attempts.email.sent"), "{err}");
         assert!(err.contains("unknown job kind"), "{err}");
     }
+
+    #[test]
+    fn the_cache_budget_is_between_one_mib_and_64_gib() {
+        let mut s = Settings::default();
+        for bad in [0, 65_537] {
+            s.cache.memory_mib = bad;
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains("cache.memory_mib"), "{err}");
+        }
+        for good in [1, 64, 65_536] {
+            s.cache.memory_mib = good;
+            assert!(s.validate().is_ok(), "{good}");
+        }
+    }
 }

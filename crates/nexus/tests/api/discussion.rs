@@ -68,7 +68,12 @@ async fn put_auth(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn comment(app: &TestApp, who: &TestUser, slug: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn comment(
+    app: &TestApp,
+    who: &TestUser,
+    slug: &str,
+    body: Value,
+) -> reqwest::Response {
     app.post_json(
         &format!("/api/v1/notes/{slug}/comments"),
         Some(&who.access),
@@ -455,7 +460,12 @@ async fn drafts_take_no_comments_proposals_or_reports(backend: Backend) {
     assert_eq!(own["items"], json!([]));
 }
 
-async fn propose(app: &TestApp, who: &TestUser, slug: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn propose(
+    app: &TestApp,
+    who: &TestUser,
+    slug: &str,
+    body: Value,
+) -> reqwest::Response {
     app.post_json(
         &format!("/api/v1/notes/{slug}/proposals"),
         Some(&who.access),

@@ -483,6 +483,13 @@ impl TestApp {
     pub async fn jobs_settled(&self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
+            // Events first, then jobs: the relay turns events into jobs in one
+            // transaction, so once no event is pending every relayed job is already in the
+            // table the second query reads. The other order can miss a batch relayed
+            // between the two reads, and report settled while its jobs are still queued.
+            let pending_events = nexus_db::jobs::pending_event_count(&self.state.db)
+                .await
+                .expect("outbox count");
             let busy = nexus_db::jobs::counts(&self.state.db)
                 .await
                 .expect("job counts")
@@ -490,9 +497,6 @@ impl TestApp {
                 .filter(|(_, state, _)| state == "queued" || state == "running")
                 .map(|(_, _, n)| n)
                 .sum::<i64>();
-            let pending_events = nexus_db::jobs::pending_event_count(&self.state.db)
-                .await
-                .expect("outbox count");
             if busy == 0 && pending_events == 0 {
                 return;
             }

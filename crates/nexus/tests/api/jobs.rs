@@ -754,13 +754,9 @@ async fn an_author_with_notifications_off_is_not_emailed_about_comments_but_gets
         slugs.push(note["slug"].as_str().unwrap().to_owned());
     }
     for slug in &slugs {
-        let resp = app
-            .post_json(
-                &format!("/api/v1/notes/{slug}/comments"),
-                Some(&grace.access),
-                json!({"body_md": "Why a leader?"}),
-            )
-            .await;
+        let resp =
+            crate::discussion::comment(&app, &grace, slug, json!({"body_md": "Why a leader?"}))
+                .await;
         assert_eq!(resp.status(), 201);
     }
     app.jobs_settled().await;

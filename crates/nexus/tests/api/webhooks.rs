@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
+use crate::discussion::{comment, propose};
 use crate::helpers::{Backend, TestApp, TestUser, assert_problem, spawn_app_with, wait_for};
 use crate::hub::{create as create_note, setup};
 
@@ -152,15 +153,17 @@ async fn a_receiver_gets_signed_deliveries_of_the_events_it_chose(backend: Backe
     )
     .await;
     let slug = note["slug"].as_str().unwrap();
-    // A proposal is an event this endpoint did not choose.
     let grace = app.verified_user("grace").await;
-    let resp = app
-        .post_json(
-            &format!("/api/v1/notes/{slug}/comments"),
-            Some(&grace.access),
-            json!({"body_md": "Why one leader?"}),
-        )
-        .await;
+    let resp = comment(&app, &grace, slug, json!({"body_md": "Why one leader?"})).await;
+    assert_eq!(resp.status(), 201);
+    // A proposal is an event this endpoint did not choose: it gets no delivery.
+    let resp = propose(
+        &app,
+        &grace,
+        slug,
+        json!({"base_version": 1, "body_md": "Leaders, elected.", "message": "clearer"}),
+    )
+    .await;
     assert_eq!(resp.status(), 201);
     app.jobs_settled().await;
 
