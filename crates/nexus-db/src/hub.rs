@@ -352,6 +352,49 @@ pub async fn note_by_slug(db: &Db, slug: &str) -> AppResult<Option<NoteRow>> {
         .await)
 }
 
+/// A note with its topics and tags, in one statement: the read path of a note's detail
+/// (a cache miss), where a second round trip was a third of the cost.
+pub async fn note_detail_by_slug(db: &Db, slug: &str) -> AppResult<Option<NoteDetailRow>> {
+    // string_agg with ORDER BY inside: PostgreSQL, and SQLite since 3.44. Slugs and tags
+    // are [a-z0-9-], so a space separates them unambiguously.
+    const SQL: &str = concat!(
+        note_columns!(),
+        ", (SELECT string_agg(t.slug, ' ' ORDER BY t.slug) FROM note_topics nt \
+           JOIN topics t ON t.id = nt.topic_id WHERE nt.note_id = n.id) AS topic_list, \
+         (SELECT string_agg(g.tag, ' ' ORDER BY g.tag) FROM note_tags g \
+           WHERE g.note_id = n.id) AS tag_list \
+         FROM notes n JOIN users u ON u.id = n.author_id WHERE n.slug = $1"
+    );
+    let row: Option<DetailRow> = with_pool!(db, |p| db
+        .run(sqlx::query_as(SQL).bind(slug).fetch_optional(p))
+        .await)?;
+    Ok(row.map(|r| NoteDetailRow {
+        topics: split_list(r.topic_list),
+        tags: split_list(r.tag_list),
+        note: r.note,
+    }))
+}
+
+/// A note and the slugs of its topics and its tags, each sorted.
+pub struct NoteDetailRow {
+    pub note: NoteRow,
+    pub topics: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DetailRow {
+    #[sqlx(flatten)]
+    note: NoteRow,
+    topic_list: Option<String>,
+    tag_list: Option<String>,
+}
+
+fn split_list(list: Option<String>) -> Vec<String> {
+    list.map(|l| l.split(' ').map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 /// Which of `candidates` are already the slug of a note.
 pub async fn slugs_taken(
     tx: &mut DbTx,
@@ -442,27 +485,6 @@ pub async fn topics_of(db: &Db, notes: &[Uuid]) -> AppResult<Vec<(Uuid, String)>
         }
         db.run(q.fetch_all(p)).await
     })
-}
-
-/// A note's topic slugs and tags, each sorted, in one round trip.
-pub async fn topics_and_tags(db: &Db, note: Uuid) -> AppResult<(Vec<String>, Vec<String>)> {
-    let rows: Vec<(i32, String)> = with_pool!(db, |p| db
-        .run(
-            sqlx::query_as(
-                "SELECT 0 AS part, t.slug AS value FROM note_topics nt \
-                 JOIN topics t ON t.id = nt.topic_id WHERE nt.note_id = $1 \
-                 UNION ALL SELECT 1 AS part, tag AS value FROM note_tags WHERE note_id = $1 \
-                 ORDER BY 1, 2"
-            )
-            .bind(note)
-            .fetch_all(p)
-        )
-        .await)?;
-    let (topics, tags): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(part, _)| *part == 0);
-    Ok((
-        topics.into_iter().map(|(_, v)| v).collect(),
-        tags.into_iter().map(|(_, v)| v).collect(),
-    ))
 }
 
 /// List filters. Visibility is decided by the service and passed in as `status` plus
@@ -717,12 +739,42 @@ pub async fn index_new_notes(tx: &mut DbTx, notes: &[(Uuid, &str, &str)]) -> App
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SearchHit {
     pub slug: String,
     pub title: String,
-    pub snippet: String,
+    pub excerpt: Excerpt,
     pub score: f64,
+}
+
+/// What a hit carries for its snippet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Excerpt {
+    /// Made by the engine (SQLite's FTS5 `snippet()`): raw text with `<mark>` around
+    /// matches, not yet escaped.
+    Marked(String),
+    /// The note's whole plain text (PostgreSQL), for the caller to cut: `ts_headline`
+    /// costs ~450 µs a hit, most of a search.
+    Text(String),
+}
+
+#[derive(sqlx::FromRow)]
+struct SearchRow {
+    slug: String,
+    title: String,
+    snippet: String,
+    score: f64,
+}
+
+impl SearchRow {
+    fn hit(self, excerpt: fn(String) -> Excerpt) -> SearchHit {
+        SearchHit {
+            slug: self.slug,
+            title: self.title,
+            excerpt: excerpt(self.snippet),
+            score: self.score,
+        }
+    }
 }
 
 pub struct SearchFilter<'a> {
@@ -739,7 +791,7 @@ pub struct SearchFilter<'a> {
 /// it, ranking is exact; above it (a query of common words), the cost of a search stays
 /// bounded instead of growing with the number of matches, and the answer is the best of
 /// the most recent matches.
-pub const SEARCH_CANDIDATES: u32 = 1_000;
+pub const SEARCH_CANDIDATES: u32 = 300;
 
 /// Published notes matching the query, best first among the newest
 /// [`SEARCH_CANDIDATES`] matches, with a highlighted snippet. Scores are comparable
@@ -766,19 +818,21 @@ pub async fn search(db: &Db, f: &SearchFilter<'_>) -> AppResult<Vec<SearchHit>> 
                     ORDER BY rowid DESC LIMIT 1 OFFSET {newest}), 0) \
                  {filters} ORDER BY bm25(notes_fts, 10.0, 1.0) LIMIT $4"
             );
-            db.run(
-                sqlx::query_as::<_, SearchHit>(sqlx::AssertSqlSafe(sql))
-                    .bind(f.fts5)
-                    .bind(f.topic)
-                    .bind(f.kind)
-                    .bind(i64::from(f.limit))
-                    .fetch_all(p),
-            )
-            .await
+            let rows = db
+                .run(
+                    sqlx::query_as::<_, SearchRow>(sqlx::AssertSqlSafe(sql))
+                        .bind(f.fts5)
+                        .bind(f.topic)
+                        .bind(f.kind)
+                        .bind(i64::from(f.limit))
+                        .fetch_all(p),
+                )
+                .await?;
+            Ok(rows.into_iter().map(|r| r.hit(Excerpt::Marked)).collect())
         }
         Pool::Postgres(p) => {
-            // Take the newest N matches, rank only those, then build headlines for the
-            // page only (ts_headline re-parses the text and is the expensive part). The
+            // Take the newest N matches, rank only those, and return the page's plain
+            // texts for the caller to cut snippets from (see [`Excerpt::Text`]). The
             // statement is not kept prepared, so PostgreSQL plans each search with its
             // words as constants and its statistics of how common they are: for common
             // words it reads the primary key backwards (most rows match, N are found
@@ -791,21 +845,21 @@ pub async fn search(db: &Db, f: &SearchFilter<'_>) -> AppResult<Vec<SearchHit>> 
                           WHERE n.search @@ {query} {filters} ORDER BY n.id DESC LIMIT {SEARCH_CANDIDATES}), \
                  hits AS (SELECT c.id, ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', c.search, {query})::float8 AS score \
                           FROM candidates c ORDER BY score DESC, c.id DESC LIMIT $4) \
-                 SELECT n.slug, n.title, \
-                 ts_headline('english', n.body_text, {query}, \
-                   'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') AS snippet, \
-                 hits.score FROM hits JOIN notes n ON n.id = hits.id ORDER BY hits.score DESC, hits.id DESC"
+                 SELECT n.slug, n.title, n.body_text AS snippet, hits.score \
+                 FROM hits JOIN notes n ON n.id = hits.id ORDER BY hits.score DESC, hits.id DESC"
             );
-            db.run(
-                sqlx::query_as::<_, SearchHit>(sqlx::AssertSqlSafe(sql))
-                    .bind(f.websearch)
-                    .bind(f.topic)
-                    .bind(f.kind)
-                    .bind(i64::from(f.limit))
-                    .persistent(false)
-                    .fetch_all(p),
-            )
-            .await
+            let rows = db
+                .run(
+                    sqlx::query_as::<_, SearchRow>(sqlx::AssertSqlSafe(sql))
+                        .bind(f.websearch)
+                        .bind(f.topic)
+                        .bind(f.kind)
+                        .bind(i64::from(f.limit))
+                        .persistent(false)
+                        .fetch_all(p),
+                )
+                .await?;
+            Ok(rows.into_iter().map(|r| r.hit(Excerpt::Text)).collect())
         }
     }
 }

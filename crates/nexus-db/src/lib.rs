@@ -77,6 +77,25 @@ macro_rules! with_pool {
     };
 }
 
+/// How long a pooled connection may sit unused before it is checked on its way out.
+const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Checks a PostgreSQL connection before handing it out, but only one that has been idle
+/// for a while: that is the one a server restart or a firewall may have cut. sqlx's
+/// default pings on every acquire, a full round trip before each query, which was the
+/// larger part of a cache miss under load (BENCHMARKS.md). A connection that breaks
+/// while busy fails its query (a 503 when transient) and is not returned to the pool.
+async fn ping_if_idle(
+    conn: &mut sqlx::PgConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if meta.idle_for >= PING_AFTER_IDLE {
+        conn.ping().await?;
+    }
+    Ok(true)
+}
+
 /// An open transaction of either backend. Obtain one with [`Db::begin`]; run statements in
 /// it through [`with_tx!`].
 pub enum Tx {
@@ -223,6 +242,9 @@ impl Db {
                     .max_connections(cfg.max_connections)
                     .min_connections(cfg.min_connections)
                     .acquire_timeout(acquire)
+                    // A file has no connection to lose; the default ping before every
+                    // acquire was a round trip to the connection's thread per query.
+                    .test_before_acquire(false)
                     .connect_with(opts)
                     .await
                     .map_err(|e| OpenError::Connect {
@@ -245,6 +267,10 @@ impl Db {
                     .max_connections(cfg.max_connections)
                     .min_connections(cfg.min_connections)
                     .acquire_timeout(acquire)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move { ping_if_idle(conn, meta).await })
+                    })
                     .connect_with(opts)
                     .await
                     .map_err(|e| OpenError::Connect {
@@ -319,10 +345,17 @@ impl Db {
         Ok(())
     }
 
-    /// Full planner statistics on either backend, after a bulk load (`nexus seed`).
+    /// Full planner statistics on either backend, after a bulk load (`nexus seed`). On
+    /// PostgreSQL also a VACUUM: it merges the search index's pending list, which every
+    /// search would otherwise scan (1.9 ms of a 2-word search after seeding 100,000
+    /// notes, 0.3 ms after), and marks pages all-visible for index-only scans.
     pub async fn analyze(&self) -> AppResult<()> {
+        let statement = match self.backend() {
+            Backend::Sqlite => "ANALYZE",
+            Backend::Postgres => "VACUUM (ANALYZE)",
+        };
         with_pool!(self, |pool| self
-            .run(sqlx::query("ANALYZE").execute(pool))
+            .run(sqlx::query(statement).execute(pool))
             .await
             .map(|_| ()))?;
         Ok(())

@@ -169,6 +169,26 @@ pub async fn subscribed(
         .await)
 }
 
+/// Which of `event_types` some endpoint is subscribed to, read inside `tx` (the outbox
+/// relay's): events of the other types need no fan-out job at all.
+pub async fn types_with_subscribers(tx: &mut DbTx, event_types: &[&str]) -> AppResult<Vec<String>> {
+    if event_types.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = tx.timeout();
+    let sql = format!(
+        "SELECT DISTINCT event_type FROM webhook_events WHERE event_type IN ({})",
+        crate::hub::placeholders(1, event_types.len())
+    );
+    with_tx!(tx, |c| {
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
+        for e in event_types {
+            q = q.bind(*e);
+        }
+        timed(t, q.fetch_all(c)).await
+    })
+}
+
 pub async fn delete(db: &Db, id: Uuid) -> AppResult<bool> {
     let n = with_pool!(db, |pool| db
         .run(

@@ -1,8 +1,9 @@
 //! Read caches for the hottest answers: a published note's detail, and the first page of
 //! the newest notes (overall or per topic).
 //!
-//! Two levels. Each process keeps finished answers in moka behind an `Arc`, so a hit is a
-//! pointer clone. With `REDIS_URL` set, Redis is a shared second level: a miss in process
+//! Two levels. Each process keeps finished answers in moka: a first page behind an `Arc`,
+//! so a hit is a pointer clone; a note as its JSON, LZ4-compressed (see [`NoteAnswer`]).
+//! With `REDIS_URL` set, Redis is a shared second level: a miss in process
 //! asks Redis before the database, so a note read on one instance is warm on all. Every
 //! write that can change a cached answer deletes it in Redis and publishes an invalidation
 //! that every instance applies to its own level, before the write's answer is sent: a
@@ -23,8 +24,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use bytes::Bytes;
+
 use crate::encoded::Encoded;
-use crate::hub::{NoteDetail, NoteListItem};
+use crate::hub::NoteListItem;
 use crate::page::Page;
 
 /// One Redis round trip longer than this and the database answers instead.
@@ -38,24 +41,59 @@ struct Shared {
     up: AtomicBool,
 }
 
+/// A published note's answer: its JSON and the version its `ETag` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteAnswer {
+    pub version: i32,
+    pub json: Bytes,
+}
+
+/// A [`NoteAnswer`] as both levels keep it: the JSON LZ4-compressed. A note's answer
+/// carries its text twice (Markdown and HTML), which compresses well, so the same memory
+/// holds several times the notes; with read-hot's Zipf draw over 100,000 notes that
+/// turns most database reads into hits (BENCHMARKS.md), for a few microseconds of
+/// decompression per hit.
+#[derive(Clone)]
+struct Packed(Bytes);
+
+/// Larger than any note's answer can be (the body limit bounds what a note holds).
+const MAX_ANSWER_BYTES: u32 = 32 * 1024 * 1024;
+
+impl Packed {
+    fn pack(answer: &NoteAnswer) -> Packed {
+        let mut out = answer.version.to_be_bytes().to_vec();
+        out.extend_from_slice(&lz4_flex::compress_prepend_size(&answer.json));
+        Packed(Bytes::from(out))
+    }
+
+    /// `None` for bytes that are not a packed answer (a key from an older release).
+    fn unpack(&self) -> Option<NoteAnswer> {
+        let (version, compressed) = self.0.split_first_chunk::<4>()?;
+        // The stated size is checked before lz4_flex allocates it: a damaged value must
+        // not ask for gigabytes. Notes are limited far below this.
+        let (size, _) = compressed.split_first_chunk::<4>()?;
+        if u32::from_le_bytes(*size) > MAX_ANSWER_BYTES {
+            return None;
+        }
+        let json = lz4_flex::decompress_size_prepended(compressed).ok()?;
+        Some(NoteAnswer {
+            version: i32::from_be_bytes(*version),
+            json: Bytes::from(json),
+        })
+    }
+}
+
 #[derive(Clone)]
 pub struct ReadCache {
-    notes: Cache<String, Arc<Encoded<NoteDetail>>>,
+    notes: Cache<String, Packed>,
     first_pages: Cache<String, Arc<Encoded<Page<NoteListItem>>>>,
     shared: Option<Arc<Shared>>,
 }
 
-/// Bytes a cached note holds: its text twice (the fields, and the JSON made from them)
-/// plus a fixed allowance for the rest of the struct and the cache's own entry.
-fn note_weight(note: &Encoded<NoteDetail>) -> u32 {
-    let text = note.title.len()
-        + note.summary.len()
-        + note.body_md.len()
-        + note.body_html.len()
-        + note.problem.as_ref().map_or(0, String::len)
-        + note.solution.as_ref().map_or(0, String::len)
-        + note.outcome.as_ref().map_or(0, String::len);
-    u32::try_from(text.saturating_mul(2).saturating_add(1_024)).unwrap_or(u32::MAX)
+/// Bytes a cached note holds: the packed answer, its key, and an allowance for the
+/// cache's own entry (moka keeps a node, a deque entry and a frequency slot per key).
+fn note_weight(slug: &str, note: &Packed) -> u32 {
+    u32::try_from(note.0.len() + slug.len() + 160).unwrap_or(u32::MAX)
 }
 
 /// A value from Redis, keeping the bytes it came as for the answer.
@@ -101,7 +139,7 @@ impl ReadCache {
         };
         let cache = ReadCache {
             notes: Cache::builder()
-                .weigher(|_slug: &String, note: &Arc<Encoded<NoteDetail>>| note_weight(note))
+                .weigher(|slug: &String, note: &Packed| note_weight(slug, note))
                 .max_capacity(settings.memory_mib.saturating_mul(1024 * 1024))
                 .time_to_live(ttl)
                 .build(),
@@ -124,29 +162,38 @@ impl ReadCache {
         Some(pong.is_some())
     }
 
-    pub async fn note(&self, slug: &str) -> Option<Arc<Encoded<NoteDetail>>> {
-        if let Some(hit) = self.notes.get(slug).await {
+    pub async fn note(&self, slug: &str) -> Option<NoteAnswer> {
+        if let Some(hit) = self.notes.get(slug).await.and_then(|p| p.unpack()) {
             record("note", "hit");
             return Some(hit);
         }
         let from_shared = self
-            .shared_get::<NoteDetail>(&format!("note:{slug}"))
+            .shared_get_raw(&format!("note:{slug}"))
             .await
-            .map(Arc::new);
-        match &from_shared {
-            Some(note) => {
+            .map(|raw| Packed(Bytes::from(raw)))
+            .and_then(|p| Some((p.unpack()?, p)));
+        match from_shared {
+            Some((answer, packed)) => {
                 record("note", "shared_hit");
-                self.notes.insert(slug.to_owned(), note.clone()).await;
+                self.notes.insert(slug.to_owned(), packed).await;
+                Some(answer)
             }
-            None => record("note", "miss"),
+            None => {
+                record("note", "miss");
+                None
+            }
         }
-        from_shared
     }
 
-    pub async fn put_note(&self, note: Arc<Encoded<NoteDetail>>) {
-        self.shared_set(&format!("note:{}", note.slug), note.as_ref())
-            .await;
-        self.notes.insert(note.slug.clone(), note).await;
+    pub async fn put_note(&self, slug: &str, answer: &NoteAnswer) {
+        let packed = Packed::pack(answer);
+        if let Some(s) = &self.shared {
+            let full = format!("{}note:{slug}", s.prefix);
+            let (raw, ttl) = (packed.0.to_vec(), s.ttl_secs);
+            self.shared_call(|mut c| async move { c.set_ex::<_, _, ()>(full, raw, ttl).await })
+                .await;
+        }
+        self.notes.insert(slug.to_owned(), packed).await;
     }
 
     /// Key of a cacheable first page: only the plain "newest published" listing, overall or
@@ -275,28 +322,12 @@ impl ReadCache {
         }
     }
 
-    async fn shared_get<T: DeserializeOwned + Serialize>(&self, key: &str) -> Option<Encoded<T>> {
+    async fn shared_get_raw(&self, key: &str) -> Option<Vec<u8>> {
         let s = self.shared.as_ref()?;
         let full = format!("{}{key}", s.prefix);
-        let raw: Option<Vec<u8>> = self
-            .shared_call(|mut c| async move { c.get(full).await })
+        self.shared_call(|mut c| async move { c.get(full).await })
             .await
-            .flatten();
-        decode(raw?)
-    }
-
-    async fn shared_set<T: Serialize>(&self, key: &str, value: &Encoded<T>) {
-        let Some(s) = self.shared.as_ref() else {
-            return;
-        };
-        let Ok(json) = value.json() else {
-            return;
-        };
-        let json = json.to_vec();
-        let full = format!("{}{key}", s.prefix);
-        let ttl = s.ttl_secs;
-        self.shared_call(|mut c| async move { c.set_ex::<_, _, ()>(full, json, ttl).await })
-            .await;
+            .flatten()
     }
 
     async fn shared_hget<T: DeserializeOwned + Serialize>(
@@ -377,4 +408,50 @@ impl ReadCache {
 
 fn slug_message(slug: &str) -> String {
     format!("note:{slug}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(body: &str) -> NoteAnswer {
+        let json = serde_json::json!({"body_md": body, "body_html": format!("<p>{body}</p>")});
+        NoteAnswer {
+            version: 7,
+            json: Bytes::from(serde_json::to_vec(&json).unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_packed_answer_unpacks_to_the_same_bytes_and_version() {
+        let a = answer(&"Ownership moves values; borrowing lends them. ".repeat(60));
+        let packed = Packed::pack(&a);
+        assert_eq!(packed.unpack(), Some(a.clone()));
+        // Text written twice (Markdown and HTML) compresses to well under half.
+        assert!(
+            packed.0.len() * 3 < a.json.len(),
+            "{} of {}",
+            packed.0.len(),
+            a.json.len()
+        );
+        assert!(note_weight("slug", &packed) as usize > packed.0.len());
+        let empty = answer("");
+        assert_eq!(Packed::pack(&empty).unpack(), Some(empty));
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_packed_answer_are_a_miss() {
+        for junk in [
+            &b""[..],
+            b"abc",
+            b"\x00\x00\x00\x01\xff\xff\xff\xff",
+            b"{\"json\": true}",
+        ] {
+            assert_eq!(
+                Packed(Bytes::copy_from_slice(junk)).unpack(),
+                None,
+                "{junk:?}"
+            );
+        }
+    }
 }

@@ -19,10 +19,11 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::{AuthUser, Principal};
-use crate::cache::ReadCache;
+use crate::cache::{NoteAnswer, ReadCache};
 use crate::encoded::Encoded;
 use crate::jobs::DomainEvent;
 use crate::page::{self, Page};
+use crate::snippet;
 
 // ---- inputs and outputs ---------------------------------------------------------------
 
@@ -547,33 +548,6 @@ impl Services {
         Ok(resolve_topics(check, slugs, &known))
     }
 
-    async fn detail(&self, note: repo::NoteRow) -> AppResult<NoteDetail> {
-        let (topics, tags) = repo::topics_and_tags(&self.db, note.id).await?;
-        Ok(NoteDetail {
-            kind: kind_of(&note.kind)?,
-            status: status_of(&note.status)?,
-            id: note.id,
-            slug: note.slug,
-            title: note.title,
-            summary: note.summary,
-            body_md: note.body_md,
-            body_html: note.body_html,
-            problem: note.problem,
-            solution: note.solution,
-            outcome: note.outcome,
-            topics,
-            tags,
-            author: Author {
-                handle: note.author_handle,
-                display_name: note.author_name,
-            },
-            version: note.version,
-            created_at: note.created_at,
-            updated_at: note.updated_at,
-            published_at: note.published_at,
-        })
-    }
-
     pub(crate) async fn list_items(
         &self,
         rows: Vec<repo::NoteRow>,
@@ -617,19 +591,46 @@ impl Services {
             .ok_or_else(|| not_found(slug))
     }
 
-    /// A note as the caller may see it. Published notes look the same to everyone, so
-    /// their answer is cached; drafts and archived notes always come from the database.
-    pub async fn note(&self, who: &Principal, slug: &str) -> AppResult<Arc<Encoded<NoteDetail>>> {
+    /// A note's answer as the caller may see it (`GET /notes/{slug}`). Published notes
+    /// look the same to everyone, so their answer is cached; drafts and archived notes
+    /// always come from the database.
+    pub async fn note_answer(&self, who: &Principal, slug: &str) -> AppResult<NoteAnswer> {
         if let Some(hit) = self.cache.note(slug).await {
             return Ok(hit);
         }
-        let note = self.visible_note(who, slug).await?;
-        let published = note.status == "published";
-        let detail = Arc::new(Encoded::new(self.detail(note).await?));
-        if published {
-            self.cache.put_note(detail.clone()).await;
+        Ok(self.fresh_note(who, slug).await?.1)
+    }
+
+    /// A note as the caller may see it, read from the database (the answer to a write),
+    /// and cached again if published.
+    pub async fn note(&self, who: &Principal, slug: &str) -> AppResult<Arc<Encoded<NoteDetail>>> {
+        Ok(self.fresh_note(who, slug).await?.0)
+    }
+
+    async fn fresh_note(
+        &self,
+        who: &Principal,
+        slug: &str,
+    ) -> AppResult<(Arc<Encoded<NoteDetail>>, NoteAnswer)> {
+        let row = if hub::is_slug(slug) {
+            repo::note_detail_by_slug(&self.db, slug).await?
+        } else {
+            None
+        };
+        let row = row
+            .filter(|r| may_see(&r.note, who))
+            .ok_or_else(|| not_found(slug))?;
+        let detail = Arc::new(Encoded::new(detail_of(row.note, row.topics, row.tags)?));
+        let answer = NoteAnswer {
+            version: detail.version,
+            json: detail.json().map_err(|e| {
+                AppError::Internal(anyhow::Error::new(e).context("encoding a note"))
+            })?,
+        };
+        if detail.status == NoteStatus::Published {
+            self.cache.put_note(&detail.slug, &answer).await;
         }
-        Ok(detail)
+        Ok((detail, answer))
     }
 
     pub async fn create_note(
@@ -1096,11 +1097,17 @@ impl Services {
             },
         )
         .await?;
+        let terms = snippet::Terms::of(&query);
         Ok(SearchResults {
             items: hits
                 .into_iter()
                 .map(|h| SearchHit {
-                    snippet: sanitize_snippet(&h.snippet),
+                    snippet: match &h.excerpt {
+                        repo::Excerpt::Marked(s) => sanitize_snippet(s),
+                        repo::Excerpt::Text(t) => {
+                            snippet::snippet(t, &terms, snippet::SNIPPET_WORDS)
+                        }
+                    },
                     slug: h.slug,
                     title: h.title,
                     score: h.score,
@@ -1172,6 +1179,33 @@ fn stale(current: i32) -> AppError {
 
 /// The snippet comes from plain text with `<mark>` added by the engine; escape everything
 /// else so a note's text can never become markup in a client that renders the snippet.
+/// A note's detail from its row, topics and tags.
+fn detail_of(note: repo::NoteRow, topics: Vec<String>, tags: Vec<String>) -> AppResult<NoteDetail> {
+    Ok(NoteDetail {
+        kind: kind_of(&note.kind)?,
+        status: status_of(&note.status)?,
+        id: note.id,
+        slug: note.slug,
+        title: note.title,
+        summary: note.summary,
+        body_md: note.body_md,
+        body_html: note.body_html,
+        problem: note.problem,
+        solution: note.solution,
+        outcome: note.outcome,
+        topics,
+        tags,
+        author: Author {
+            handle: note.author_handle,
+            display_name: note.author_name,
+        },
+        version: note.version,
+        created_at: note.created_at,
+        updated_at: note.updated_at,
+        published_at: note.published_at,
+    })
+}
+
 fn sanitize_snippet(s: &str) -> String {
     crate::mail::escape_html(s)
         .replace("&lt;mark&gt;", "<mark>")

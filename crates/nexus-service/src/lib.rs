@@ -30,6 +30,7 @@ pub mod page;
 pub mod passwords;
 pub mod ratelimit;
 pub mod secrets;
+pub mod snippet;
 pub mod throttle;
 pub mod webhooks;
 

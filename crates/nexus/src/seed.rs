@@ -36,6 +36,10 @@ pub struct Shape {
     pub batch: usize,
 }
 
+/// How many distinct words the seed writes with; drawn first from a generator seeded with
+/// [`SEED`], so `bench` can rebuild the same list for its search queries.
+pub(crate) const VOCABULARY_SIZE: usize = 5_000;
+
 /// A deterministic vocabulary of pronounceable words: syllables from fixed letter sets.
 pub(crate) fn vocabulary(rng: &mut ChaCha8Rng, size: usize) -> Vec<String> {
     const ONSETS: [&str; 20] = [
@@ -172,7 +176,7 @@ pub async fn run(services: &Services, shape: Shape) -> anyhow::Result<()> {
         "this database already has topics; seed a fresh one"
     );
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-    let words = vocabulary(&mut rng, 5_000);
+    let words = vocabulary(&mut rng, VOCABULARY_SIZE);
     let tags: Vec<String> = (0..100).map(|i| format!("{}-{i}", words[i * 7])).collect();
 
     // Topics, through the repository (admin rights are not the point here).

@@ -239,12 +239,22 @@ async fn get_note(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let note = s.services.note(&who, &slug).await?;
+    let note = s.services.note_answer(&who, &slug).await?;
     let tag = etag(note.version);
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    with_etag(note, StatusCode::OK)
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::ETAG, tag),
+        ],
+        note.json,
+    )
+        .into_response())
 }
 
 /// Change a note (author or admin). Requires `If-Match` with the current `ETag`.

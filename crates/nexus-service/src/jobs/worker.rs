@@ -254,6 +254,13 @@ pub async fn relay_once(services: &Services) -> nexus_core::error::AppResult<usi
     let mut tx = services.db.begin().await?;
     let events = repo::lock_pending_events(&mut tx, services.db.backend(), RELAY_BATCH).await?;
     let now = Utc::now();
+    // A fan-out job for an event type no endpoint receives would find nobody to deliver
+    // to; skipping it saves a job per note written when nobody uses webhooks. Read in
+    // the relay's transaction: an endpoint registered after this gets later events.
+    let mut types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    types.sort_unstable();
+    types.dedup();
+    let hooked = nexus_db::webhooks::types_with_subscribers(&mut tx, &types).await?;
     for event in &events {
         let envelope = EventEnvelope {
             event_id: event.id,
@@ -263,6 +270,9 @@ pub async fn relay_once(services: &Services) -> nexus_core::error::AppResult<usi
         };
         let payload = serde_json::to_value(&envelope).unwrap_or_else(|_| json!({}));
         for kind in subscribers(&event.event_type) {
+            if *kind == JobKind::WebhookFanout && !hooked.contains(&event.event_type) {
+                continue;
+            }
             let opts = EnqueueOptions {
                 dedupe_key: Some(format!("event:{}:{}", event.id, kind.as_str())),
                 run_at: None,

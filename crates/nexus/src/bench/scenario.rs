@@ -25,9 +25,6 @@ use super::client::{Conn, Target, get, post_json};
 pub const ZIPF_EXPONENT: f64 = 1.1;
 /// Distinct search queries: enough that no result cache can carry the scenario.
 pub const SEARCH_QUERIES: usize = 10_000;
-/// The size of the seed's vocabulary: `seed::run` draws `vocabulary(&mut rng, 5_000)` first
-/// from a generator seeded with `seed::SEED`, so the same call here gives the same words.
-const SEED_VOCABULARY: usize = 5_000;
 /// Fixed, so that two runs ask the same notes in the same proportions.
 const DATA_SEED: u64 = 0x6265_6e63_685f_7631; // "bench_v1"
 /// Words in the body of a note written by the write scenario: the middle of the seed's
@@ -192,7 +189,7 @@ impl Data {
 /// the commonest in the data).
 pub fn seed_vocabulary() -> Vec<String> {
     let mut rng = ChaCha8Rng::seed_from_u64(crate::seed::SEED);
-    crate::seed::vocabulary(&mut rng, SEED_VOCABULARY)
+    crate::seed::vocabulary(&mut rng, crate::seed::VOCABULARY_SIZE)
 }
 
 /// `count` distinct pairs of different words, each word uniform over the vocabulary.
@@ -524,7 +521,7 @@ mod tests {
     #[test]
     fn search_uses_ten_thousand_distinct_pairs_of_seed_words() {
         let words = seed_vocabulary();
-        assert_eq!(words.len(), SEED_VOCABULARY);
+        assert_eq!(words.len(), crate::seed::VOCABULARY_SIZE);
         let pairs = search_queries(&words, SEARCH_QUERIES, DATA_SEED);
         let distinct: HashSet<_> = pairs.iter().collect();
         assert!(distinct.len() >= 10_000, "{} distinct", distinct.len());

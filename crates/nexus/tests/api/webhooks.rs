@@ -20,6 +20,7 @@ backend_tests!(
     a_receiver_gets_signed_deliveries_of_the_events_it_chose,
     failures_are_retried_the_breaker_opens_and_a_good_probe_closes_it,
     the_webhooks_api_checks_targets_events_owners_and_limits,
+    only_events_some_endpoint_receives_become_fan_out_jobs,
 );
 
 /// One request the receiver got.
@@ -493,4 +494,47 @@ async fn the_webhooks_api_checks_targets_events_owners_and_limits(backend: Backe
     )
     .await;
     assert_eq!(post(&ada, ok).await.status(), 201);
+}
+
+/// Fan-out jobs by state, from the job ledger.
+async fn fan_outs(app: &TestApp) -> Vec<(String, i64)> {
+    nexus_db::jobs::counts(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(kind, _, _)| kind == "webhook.fanout")
+        .map(|(_, state, n)| (state, n))
+        .collect()
+}
+
+async fn only_events_some_endpoint_receives_become_fan_out_jobs(backend: Backend) {
+    let app = webhook_app(backend).await;
+    let (_admin, ada) = setup(&app).await;
+    let first = create_note(
+        &app,
+        &ada,
+        json!({"title": "Unheard", "kind": "concept", "body_md": "No endpoint yet.", "topics": ["databases"]}),
+    )
+    .await;
+    app.jobs_settled().await;
+    assert_eq!(fan_outs(&app).await, vec![], "no endpoint: no fan-out job");
+
+    let (receiver, url) = Receiver::start().await;
+    register(&app, &ada, &url, json!(["note.published"])).await;
+    let grace = app.verified_user("grace").await;
+    let slug = first["slug"].as_str().unwrap();
+    // comment.created has no endpoint; note.published now has one.
+    let resp = comment(&app, &grace, slug, json!({"body_md": "Heard?"})).await;
+    assert_eq!(resp.status(), 201);
+    create_note(
+        &app,
+        &ada,
+        json!({"title": "Heard", "kind": "concept", "body_md": "Delivered.", "topics": ["databases"]}),
+    )
+    .await;
+    app.jobs_settled().await;
+    assert_eq!(fan_outs(&app).await, vec![("succeeded".to_owned(), 1)]);
+    let got = receiver.all();
+    assert_eq!(got.len(), 1);
+    assert_eq!(body_of(&got[0])["data"]["slug"], "heard");
 }
