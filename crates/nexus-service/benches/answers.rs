@@ -1,18 +1,22 @@
-//! The pure work of every read answer: cursors (every list page) and serialising the
-//! note detail and a list page to JSON (every `GET /notes/{slug}` and `GET /notes`, since
-//! the cache holds the value, not its bytes).
+//! The pure work of the read answers: cursors (every list page); serialising the note
+//! detail and a list page to JSON (every cache miss); packing a note's answer for the
+//! cache (every miss) and unpacking it (every hit); cutting a search snippet (every hit
+//! of a PostgreSQL search).
 //!
 //! `cargo bench -p nexus-service --bench answers`
 
 use std::hint::black_box;
 
+use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nexus_core::hub::{NoteKind, NoteStatus, render_markdown};
+use nexus_core::hub::{NoteKind, NoteStatus, SearchQuery, render_markdown};
+use nexus_service::cache::{NoteAnswer, Packed};
 use nexus_service::hub::{Author, NoteDetail, NoteListItem};
 use nexus_service::page::{
     Page, decode_id_cursor, decode_time_cursor, encode_id_cursor, encode_time_cursor,
 };
+use nexus_service::snippet::{SNIPPET_WORDS, Terms, snippet};
 use uuid::Uuid;
 
 /// A note of the benchmark data set's average length (~275 words), rendered as stored.
@@ -113,5 +117,27 @@ fn serialise(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cursors, serialise);
+fn cache_and_snippet(c: &mut Criterion) {
+    let note = note();
+    let answer = NoteAnswer {
+        version: 1,
+        json: Bytes::from(serde_json::to_vec(&note).unwrap_or_default()),
+    };
+    let packed = Packed::pack(&answer);
+    let mut group = c.benchmark_group("note_cache");
+    group.throughput(Throughput::Bytes(answer.json.len() as u64));
+    group.bench_function("pack", |b| b.iter(|| Packed::pack(black_box(&answer))));
+    group.bench_function("unpack", |b| b.iter(|| black_box(&packed).unpack()));
+    group.finish();
+
+    let text = render_markdown(&note.body_md).text;
+    let terms = Terms::of(&SearchQuery::parse("quorum planner"));
+    let mut group = c.benchmark_group("search");
+    group.bench_function("snippet_275_words", |b| {
+        b.iter(|| snippet(black_box(&text), &terms, SNIPPET_WORDS))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, cursors, serialise, cache_and_snippet);
 criterion_main!(benches);
