@@ -1177,8 +1177,6 @@ fn stale(current: i32) -> AppError {
     ))
 }
 
-/// The snippet comes from plain text with `<mark>` added by the engine; escape everything
-/// else so a note's text can never become markup in a client that renders the snippet.
 /// A note's detail from its row, topics and tags.
 fn detail_of(note: repo::NoteRow, topics: Vec<String>, tags: Vec<String>) -> AppResult<NoteDetail> {
     Ok(NoteDetail {
@@ -1206,6 +1204,8 @@ fn detail_of(note: repo::NoteRow, topics: Vec<String>, tags: Vec<String>) -> App
     })
 }
 
+/// The snippet comes from plain text with `<mark>` added by the engine; escape everything
+/// else so a note's text can never become markup in a client that renders the snippet.
 fn sanitize_snippet(s: &str) -> String {
     crate::mail::escape_html(s)
         .replace("&lt;mark&gt;", "<mark>")
