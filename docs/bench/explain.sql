@@ -9,6 +9,8 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING ON, SUMMARY ON) SELECT n.id, n.slug FROM not
 \echo '### backlinks: GET /notes/{slug}/backlinks'
 EXPLAIN (ANALYZE, COSTS OFF, TIMING ON, SUMMARY ON) SELECT n.id FROM notes n WHERE n.status = 'published' AND n.id IN (SELECT source_id FROM note_links WHERE target_id = (SELECT id FROM notes WHERE slug='note-77')) ORDER BY n.id DESC LIMIT 200;
 \echo '### search: GET /search?q=raft leader&limit=10'
-EXPLAIN (ANALYZE, COSTS OFF, TIMING ON, SUMMARY ON) WITH q AS (SELECT websearch_to_tsquery('english', 'raft leader') AS query),
- hits AS (SELECT n.id, n.slug, n.title, n.body_text, ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', n.search, q.query)::float8 AS score FROM notes n, q WHERE n.search @@ q.query AND n.status = 'published' ORDER BY score DESC, n.id DESC LIMIT 10)
- SELECT hits.slug, ts_headline('english', hits.body_text, q.query, 'MaxWords=24, MinWords=8, MaxFragments=1') FROM hits, q ORDER BY hits.score DESC;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING ON, SUMMARY ON) WITH candidates AS (SELECT n.id, n.search FROM notes n
+   WHERE n.search @@ websearch_to_tsquery('english', 'raft leader') AND n.status = 'published' ORDER BY n.id DESC LIMIT 300),
+ hits AS (SELECT c.id, ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', c.search, websearch_to_tsquery('english', 'raft leader'))::float8 AS score
+   FROM candidates c ORDER BY score DESC, c.id DESC LIMIT 10)
+ SELECT n.slug, n.title, n.body_text, hits.score FROM hits JOIN notes n ON n.id = hits.id ORDER BY hits.score DESC, hits.id DESC;

@@ -82,9 +82,9 @@ const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Checks a PostgreSQL connection before handing it out, but only one that has been idle
 /// for a while: that is the one a server restart or a firewall may have cut. sqlx's
-/// default pings on every acquire, a full round trip before each query, which was the
-/// larger part of a cache miss under load (BENCHMARKS.md). A connection that breaks
-/// while busy fails its query (a 503 when transient) and is not returned to the pool.
+/// default pings on every acquire: a second round trip, and a wake-up of the server
+/// process, before every statement. A connection that breaks while busy fails its query
+/// (a 503 when transient) and is not returned to the pool.
 async fn ping_if_idle(
     conn: &mut sqlx::PgConnection,
     meta: sqlx::pool::PoolConnectionMetadata,
@@ -347,8 +347,8 @@ impl Db {
 
     /// Full planner statistics on either backend, after a bulk load (`nexus seed`). On
     /// PostgreSQL also a VACUUM: it merges the search index's pending list, which every
-    /// search would otherwise scan (1.9 ms of a 2-word search after seeding 100,000
-    /// notes, 0.3 ms after), and marks pages all-visible for index-only scans.
+    /// search would otherwise scan (the index part of a 2-word search took 1.9 ms after
+    /// seeding 100,000 notes, 0.3 ms once merged), and marks pages all-visible for index-only scans.
     pub async fn analyze(&self) -> AppResult<()> {
         let statement = match self.backend() {
             Backend::Sqlite => "ANALYZE",

@@ -50,9 +50,9 @@ pub struct NoteAnswer {
 
 /// A [`NoteAnswer`] as both levels keep it: the JSON LZ4-compressed. A note's answer
 /// carries its text twice (Markdown and HTML), which compresses well (benchmark notes:
-/// 4.6 KB of JSON to ~2 KB), so the same memory holds over twice the notes; with read-hot's Zipf draw over 100,000 notes that
-/// turns most database reads into hits (BENCHMARKS.md), for a few microseconds of
-/// decompression per hit.
+/// 4.6 KB of JSON to ~2 KB), so the same memory holds over twice the notes; with
+/// read-hot's Zipf draw over 100,000 notes that turns most database reads into hits
+/// (BENCHMARKS.md), for under a microsecond of decompression per hit.
 #[derive(Clone)]
 pub struct Packed(Bytes);
 
@@ -80,15 +80,6 @@ impl Packed {
             version: i32::from_be_bytes(*version),
             json: Bytes::from(json),
         })
-    }
-
-    /// Bytes held, without the cache's own overhead.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

@@ -1,9 +1,10 @@
 //! A value together with its JSON encoding, made at most once.
 //!
-//! The read caches hold answers behind an `Arc`; wrapping them in [`Encoded`] means a hot
-//! note or first page is serialised once per cached value instead of once per request
-//! (criterion: ~13 µs for a note, `cargo bench -p nexus-service --bench answers`), and a
-//! value read from Redis keeps the bytes it arrived as.
+//! A cached first page is held as `Arc<Encoded<…>>`, so it is serialised once per cached
+//! value instead of once per request (criterion `serialise/list_page_20`: ~21 µs,
+//! `cargo bench -p nexus-service --bench answers`), and a page read from Redis keeps the
+//! bytes it arrived as. A note read from the database is encoded once for both its cache
+//! entry and the answer to the write that read it.
 
 use std::fmt;
 use std::ops::Deref;

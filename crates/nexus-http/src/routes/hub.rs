@@ -81,14 +81,19 @@ fn encoded_json<T: serde::Serialize>(value: &Encoded<T>) -> ApiResult<Response> 
     let body = value
         .json()
         .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("encoding an answer")))?;
-    Ok((
+    Ok(json_bytes(body))
+}
+
+/// An answer whose JSON is already made.
+fn json_bytes(body: bytes::Bytes) -> Response {
+    (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// Every topic, with its number of published notes.
@@ -244,17 +249,9 @@ async fn get_note(
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (header::ETAG, tag),
-        ],
-        note.json,
-    )
-        .into_response())
+    let mut resp = json_bytes(note.json);
+    resp.headers_mut().insert(header::ETAG, tag);
+    Ok(resp)
 }
 
 /// Change a note (author or admin). Requires `If-Match` with the current `ETag`.
