@@ -144,6 +144,40 @@ impl ErrorKind {
     ];
 }
 
+/// A uniqueness rule of the stored data that a write broke, named for what it protects:
+/// never by table, column or constraint, which clients must not see. `nexus-db` maps each
+/// database constraint to one of these in a single table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unique {
+    AccountEmail,
+    AccountHandle,
+    TopicSlug,
+    NoteSlug,
+    Bookmark,
+    TokenHash,
+    JobDedupeKey,
+    IdempotencyKey,
+    /// A rule the table does not know yet; reported without naming anything.
+    Other,
+}
+
+impl Unique {
+    /// What the client is told.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unique::AccountEmail => "an account with this email address exists",
+            Unique::AccountHandle => "this handle is taken",
+            Unique::TopicSlug => "a topic with this slug exists",
+            Unique::NoteSlug => "a note with this slug exists",
+            Unique::Bookmark => "this note is already bookmarked",
+            Unique::TokenHash => "this token exists",
+            Unique::JobDedupeKey => "this job is already queued",
+            Unique::IdempotencyKey => "this idempotency key is already in use",
+            Unique::Other => "this already exists",
+        }
+    }
+}
+
 /// What can go wrong in a use case.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -165,6 +199,10 @@ pub enum AppError {
     /// 409: the request conflicts with the current state (duplicate, concurrent duplicate).
     #[error("{0}")]
     Conflict(String),
+    /// 409: a write broke a uniqueness rule of the data (a race past the use case's own
+    /// check, or a rule only the database enforces).
+    #[error("{}", .0.describe())]
+    Duplicate(Unique),
     /// 412: `If-Match` named a version that is no longer current.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -202,7 +240,7 @@ impl AppError {
             AppError::Forbidden(_) => ErrorKind::Forbidden,
             AppError::NotFound(_) => ErrorKind::NotFound,
             AppError::MethodNotAllowed => ErrorKind::MethodNotAllowed,
-            AppError::Conflict(_) => ErrorKind::Conflict,
+            AppError::Conflict(_) | AppError::Duplicate(_) => ErrorKind::Conflict,
             AppError::PreconditionFailed(_) => ErrorKind::PreconditionFailed,
             AppError::PreconditionRequired(_) => ErrorKind::PreconditionRequired,
             AppError::PayloadTooLarge => ErrorKind::PayloadTooLarge,

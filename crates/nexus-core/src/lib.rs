@@ -18,4 +18,4 @@ pub mod hub;
 pub mod identity;
 pub mod schedule;
 
-pub use error::{AppError, ErrorKind, FieldError};
+pub use error::{AppError, ErrorKind, FieldError, Unique};

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
 use uuid::Uuid;
 
-use crate::hub::{NOTE_SELECT, NoteRow, TOPIC_SELECT, TopicRow, placeholders};
-use crate::{Db, DbTx, timed, with_pool, with_tx};
+use crate::exec::{Exec, placeholders, query};
+use crate::hub::{NOTE_SELECT, NoteRow, TOPIC_SELECT, TopicRow};
 
 // ---- comments ---------------------------------------------------------------------------
 
@@ -45,42 +45,33 @@ pub struct NewComment<'a> {
     pub now: DateTime<Utc>,
 }
 
-pub async fn insert_comment(tx: &mut DbTx, c: &NewComment<'_>) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query(
-            "INSERT INTO comments (id, note_id, parent_id, author_id, body_md, body_html, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+pub async fn insert_comment(x: impl Into<Exec<'_>>, c: &NewComment<'_>) -> AppResult<()> {
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO comments (id, note_id, parent_id, author_id, body_md, body_html, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            )
+            .bind(c.id)
+            .bind(c.note)
+            .bind(c.parent)
+            .bind(c.author)
+            .bind(c.body_md)
+            .bind(c.body_html)
+            .bind(c.now),
         )
-        .bind(c.id)
-        .bind(c.note)
-        .bind(c.parent)
-        .bind(c.author)
-        .bind(c.body_md)
-        .bind(c.body_html)
-        .bind(c.now)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
-pub async fn comment_by_id(db: &Db, id: Uuid) -> AppResult<Option<CommentRow>> {
+pub async fn comment_by_id(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<Option<CommentRow>> {
     let sql = format!("{COMMENT_SELECT} WHERE c.id = $1");
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, CommentRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(id)
-                .fetch_optional(p)
-        )
-        .await)
+    x.into().fetch_optional(query(sql).bind(id)).await
 }
 
 /// Top-level comments of a note, oldest first, after the cursor.
 pub async fn threads(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     note: Uuid,
     after: Option<Uuid>,
     limit: u32,
@@ -89,19 +80,13 @@ pub async fn threads(
         "{COMMENT_SELECT} WHERE c.note_id = $1 AND c.parent_id IS NULL \
          AND ($2 IS NULL OR c.id > $2) ORDER BY c.id LIMIT $3"
     );
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, CommentRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(note)
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(p)
-        )
-        .await)
+    x.into()
+        .fetch_all(query(sql).bind(note).bind(after).bind(i64::from(limit)))
+        .await
 }
 
 /// The replies to several comments in one query, oldest first.
-pub async fn replies(db: &Db, parents: &[Uuid]) -> AppResult<Vec<CommentRow>> {
+pub async fn replies(x: impl Into<Exec<'_>>, parents: &[Uuid]) -> AppResult<Vec<CommentRow>> {
     if parents.is_empty() {
         return Ok(Vec::new());
     }
@@ -109,57 +94,50 @@ pub async fn replies(db: &Db, parents: &[Uuid]) -> AppResult<Vec<CommentRow>> {
         "{COMMENT_SELECT} WHERE c.parent_id IN ({}) ORDER BY c.id",
         placeholders(1, parents.len())
     );
-    with_pool!(db, |p| {
-        let mut q = sqlx::query_as::<_, CommentRow>(sqlx::AssertSqlSafe(sql.clone()));
-        for id in parents {
-            q = q.bind(id);
-        }
-        db.run(q.fetch_all(p)).await
-    })
+    x.into().fetch_all(query(sql).bind_all(parents)).await
 }
 
 /// Replaces the text of a comment that is not deleted; false when it is.
 pub async fn update_comment(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     body_md: &str,
     body_html: &str,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let t = tx.timeout();
-    let n = with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "UPDATE comments SET body_md = $2, body_html = $3, updated_at = $4 \
-             WHERE id = $1 AND deleted_at IS NULL"
+    let n = x
+        .into()
+        .execute(
+            query(
+                "UPDATE comments SET body_md = $2, body_html = $3, updated_at = $4 \
+                 WHERE id = $1 AND deleted_at IS NULL",
+            )
+            .bind(id)
+            .bind(body_md)
+            .bind(body_html)
+            .bind(now),
         )
-        .bind(id)
-        .bind(body_md)
-        .bind(body_html)
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(n == 1)
 }
 
 /// Erases the text but keeps the row, so replies keep their place. Deleting twice keeps
 /// the first deletion time.
-pub async fn soft_delete_comment(tx: &mut DbTx, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "UPDATE comments SET body_md = '', body_html = '', \
-             deleted_at = COALESCE(deleted_at, $2) WHERE id = $1"
+pub async fn soft_delete_comment(
+    x: impl Into<Exec<'_>>,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    x.into()
+        .execute(
+            query(
+                "UPDATE comments SET body_md = '', body_html = '', \
+                 deleted_at = COALESCE(deleted_at, $2) WHERE id = $1",
+            )
+            .bind(id)
+            .bind(now),
         )
-        .bind(id)
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
@@ -204,43 +182,34 @@ pub struct NewProposal<'a> {
     pub now: DateTime<Utc>,
 }
 
-pub async fn insert_proposal(tx: &mut DbTx, p: &NewProposal<'_>) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "INSERT INTO note_proposals (id, note_id, proposer_id, base_version, title, body_md, \
-             message, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8)"
+pub async fn insert_proposal(x: impl Into<Exec<'_>>, p: &NewProposal<'_>) -> AppResult<()> {
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO note_proposals (id, note_id, proposer_id, base_version, title, body_md, \
+                 message, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8)",
+            )
+            .bind(p.id)
+            .bind(p.note)
+            .bind(p.proposer)
+            .bind(p.base_version)
+            .bind(p.title)
+            .bind(p.body_md)
+            .bind(p.message)
+            .bind(p.now),
         )
-        .bind(p.id)
-        .bind(p.note)
-        .bind(p.proposer)
-        .bind(p.base_version)
-        .bind(p.title)
-        .bind(p.body_md)
-        .bind(p.message)
-        .bind(p.now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
-pub async fn proposal_by_id(db: &Db, id: Uuid) -> AppResult<Option<ProposalRow>> {
+pub async fn proposal_by_id(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<Option<ProposalRow>> {
     let sql = format!("{PROPOSAL_SELECT} WHERE p.id = $1");
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, ProposalRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(id)
-                .fetch_optional(p)
-        )
-        .await)
+    x.into().fetch_optional(query(sql).bind(id)).await
 }
 
 /// Proposals on a note, newest first; only `proposer`'s when given.
 pub async fn list_proposals(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     note: Uuid,
     proposer: Option<Uuid>,
     after: Option<Uuid>,
@@ -250,16 +219,15 @@ pub async fn list_proposals(
         "{PROPOSAL_SELECT} WHERE p.note_id = $1 AND ($2 IS NULL OR p.proposer_id = $2) \
          AND ($3 IS NULL OR p.id < $3) ORDER BY p.id DESC LIMIT $4"
     );
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, ProposalRow>(sqlx::AssertSqlSafe(sql.clone()))
+    x.into()
+        .fetch_all(
+            query(sql)
                 .bind(note)
                 .bind(proposer)
                 .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(p)
+                .bind(i64::from(limit)),
         )
-        .await)
+        .await
 }
 
 pub struct Decision<'a> {
@@ -271,26 +239,26 @@ pub struct Decision<'a> {
 }
 
 /// Closes a proposal that is still open; false when someone decided it first.
-pub async fn decide_proposal(tx: &mut DbTx, id: Uuid, d: &Decision<'_>) -> AppResult<bool> {
-    let t = tx.timeout();
-    let n = with_tx!(tx, |c| {
-        timed(
-        t,
-        sqlx::query(
-            "UPDATE note_proposals SET status = $2, decided_by = $3, reason = $4, revision = $5, \
-             decided_at = $6 WHERE id = $1 AND status = 'open'"
+pub async fn decide_proposal(
+    x: impl Into<Exec<'_>>,
+    id: Uuid,
+    d: &Decision<'_>,
+) -> AppResult<bool> {
+    let n = x
+        .into()
+        .execute(
+            query(
+                "UPDATE note_proposals SET status = $2, decided_by = $3, reason = $4, revision = $5, \
+                 decided_at = $6 WHERE id = $1 AND status = 'open'",
+            )
+            .bind(id)
+            .bind(d.status)
+            .bind(d.by)
+            .bind(d.reason)
+            .bind(d.revision)
+            .bind(d.now),
         )
-        .bind(id)
-        .bind(d.status)
-        .bind(d.by)
-        .bind(d.reason)
-        .bind(d.revision)
-        .bind(d.now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+        .await?;
     Ok(n == 1)
 }
 
@@ -317,46 +285,37 @@ const REPORT_SELECT: &str = "SELECT r.id, n.slug AS note_slug, n.title AS note_t
      LEFT JOIN users d ON d.id = r.resolved_by";
 
 pub async fn insert_report(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     note: Uuid,
     reporter: Uuid,
     reason: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "INSERT INTO note_reports (id, note_id, reporter_id, reason, status, created_at) \
-             VALUES ($1, $2, $3, $4, 'open', $5)"
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO note_reports (id, note_id, reporter_id, reason, status, created_at) \
+                 VALUES ($1, $2, $3, $4, 'open', $5)",
+            )
+            .bind(id)
+            .bind(note)
+            .bind(reporter)
+            .bind(reason)
+            .bind(now),
         )
-        .bind(id)
-        .bind(note)
-        .bind(reporter)
-        .bind(reason)
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
-pub async fn report_by_id(db: &Db, id: Uuid) -> AppResult<Option<ReportRow>> {
+pub async fn report_by_id(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<Option<ReportRow>> {
     let sql = format!("{REPORT_SELECT} WHERE r.id = $1");
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, ReportRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(id)
-                .fetch_optional(p)
-        )
-        .await)
+    x.into().fetch_optional(query(sql).bind(id)).await
 }
 
 /// Reports of one status, oldest first: the moderation queue is worked in arrival order.
 pub async fn list_reports(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     status: &str,
     after: Option<Uuid>,
     limit: u32,
@@ -364,151 +323,129 @@ pub async fn list_reports(
     let sql = format!(
         "{REPORT_SELECT} WHERE r.status = $1 AND ($2 IS NULL OR r.id > $2) ORDER BY r.id LIMIT $3"
     );
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, ReportRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(status)
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(p)
-        )
-        .await)
+    x.into()
+        .fetch_all(query(sql).bind(status).bind(after).bind(i64::from(limit)))
+        .await
 }
 
 /// Resolves a report that is still open; false when it already was.
 pub async fn resolve_report(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     by: Uuid,
     resolution: &str,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let t = tx.timeout();
-    let n = with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "UPDATE note_reports SET status = 'resolved', resolved_by = $2, resolution = $3, \
-             resolved_at = $4 WHERE id = $1 AND status = 'open'"
+    let n = x
+        .into()
+        .execute(
+            query(
+                "UPDATE note_reports SET status = 'resolved', resolved_by = $2, resolution = $3, \
+                 resolved_at = $4 WHERE id = $1 AND status = 'open'",
+            )
+            .bind(id)
+            .bind(by)
+            .bind(resolution)
+            .bind(now),
         )
-        .bind(id)
-        .bind(by)
-        .bind(resolution)
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(n == 1)
 }
 
 // ---- follows and feed -----------------------------------------------------------------------
 
 /// Following twice is not an error: the second insert does nothing.
-pub async fn follow(tx: &mut DbTx, user: Uuid, topic: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "INSERT INTO topic_follows (user_id, topic_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING"
-        )
-        .bind(user)
-        .bind(topic)
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-pub async fn unfollow(tx: &mut DbTx, user: Uuid, topic: Uuid) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query("DELETE FROM topic_follows WHERE user_id = $1 AND topic_id = $2")
+pub async fn follow(
+    x: impl Into<Exec<'_>>,
+    user: Uuid,
+    topic: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO topic_follows (user_id, topic_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
             .bind(user)
             .bind(topic)
-            .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+            .bind(now),
+        )
+        .await?;
     Ok(())
 }
 
-pub async fn followed_topics(db: &Db, user: Uuid) -> AppResult<Vec<TopicRow>> {
+pub async fn unfollow(x: impl Into<Exec<'_>>, user: Uuid, topic: Uuid) -> AppResult<()> {
+    x.into()
+        .execute(
+            query("DELETE FROM topic_follows WHERE user_id = $1 AND topic_id = $2")
+                .bind(user)
+                .bind(topic),
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn followed_topics(x: impl Into<Exec<'_>>, user: Uuid) -> AppResult<Vec<TopicRow>> {
     let sql = format!(
         "{TOPIC_SELECT} JOIN topic_follows f ON f.topic_id = t.id WHERE f.user_id = $1 \
          ORDER BY t.slug LIMIT 1000"
     );
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, TopicRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(user)
-                .fetch_all(p)
-        )
-        .await)
+    x.into().fetch_all(query(sql).bind(user)).await
 }
 
 /// Published notes in any topic `user` follows, newest first. `EXISTS` rather than a join
 /// so a note in two followed topics appears once.
-pub async fn feed(db: &Db, user: Uuid, after: Option<Uuid>, limit: u32) -> AppResult<Vec<NoteRow>> {
+pub async fn feed(
+    x: impl Into<Exec<'_>>,
+    user: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> AppResult<Vec<NoteRow>> {
     let sql = format!(
         "{NOTE_SELECT} WHERE n.status = 'published' \
          AND EXISTS (SELECT 1 FROM note_topics nt JOIN topic_follows f ON f.topic_id = nt.topic_id \
                      WHERE nt.note_id = n.id AND f.user_id = $1) \
          AND ($2 IS NULL OR n.id < $2) ORDER BY n.id DESC LIMIT $3"
     );
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, NoteRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(user)
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(p)
-        )
-        .await)
+    x.into()
+        .fetch_all(query(sql).bind(user).bind(after).bind(i64::from(limit)))
+        .await
 }
 
 // ---- bookmarks ------------------------------------------------------------------------------
 
 /// Bookmarking twice keeps the first bookmark (and its place in the list).
 pub async fn bookmark(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     user: Uuid,
     note: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "INSERT INTO bookmarks (id, user_id, note_id, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id, note_id) DO NOTHING"
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO bookmarks (id, user_id, note_id, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, note_id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(user)
+            .bind(note)
+            .bind(now),
         )
-        .bind(id)
-        .bind(user)
-        .bind(note)
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
-pub async fn unbookmark(tx: &mut DbTx, user: Uuid, note: Uuid) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query("DELETE FROM bookmarks WHERE user_id = $1 AND note_id = $2")
-            .bind(user)
-            .bind(note)
-            .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+pub async fn unbookmark(x: impl Into<Exec<'_>>, user: Uuid, note: Uuid) -> AppResult<()> {
+    x.into()
+        .execute(
+            query("DELETE FROM bookmarks WHERE user_id = $1 AND note_id = $2")
+                .bind(user)
+                .bind(note),
+        )
+        .await?;
     Ok(())
 }
 
@@ -523,7 +460,7 @@ pub struct BookmarkRow {
 /// A user's bookmarks, newest first. Notes the user can no longer see (someone else's note
 /// archived since) are left out rather than shown; the bookmark stays, harmlessly.
 pub async fn bookmarks(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     user: Uuid,
     after: Option<Uuid>,
     limit: u32,
@@ -535,13 +472,7 @@ pub async fn bookmarks(
          WHERE b.user_id = $1 AND (n.status = 'published' OR n.author_id = $1) \
          AND ($2 IS NULL OR b.id < $2) ORDER BY b.id DESC LIMIT $3"
     );
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, BookmarkRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(user)
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(p)
-        )
-        .await)
+    x.into()
+        .fetch_all(query(sql).bind(user).bind(after).bind(i64::from(limit)))
+        .await
 }

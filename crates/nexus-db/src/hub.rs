@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
 use uuid::Uuid;
 
-use crate::{Db, DbTx, Pool, timed, with_pool, with_tx};
+use crate::exec::{Exec, Query, placeholders, query, rows_per_statement};
+use crate::{Backend, Db};
 
 // ---- topics -----------------------------------------------------------------------------
 
@@ -29,105 +30,90 @@ pub(crate) const TOPIC_SELECT: &str = "SELECT t.id, t.slug, t.title, t.descripti
        WHERE nt.topic_id = t.id AND n.status = 'published') AS note_count FROM topics t";
 
 pub async fn insert_topic(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     slug: &str,
     title: &str,
     description: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "INSERT INTO topics (id, slug, title, description, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5)"
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO topics (id, slug, title, description, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(id)
+            .bind(slug)
+            .bind(title)
+            .bind(description)
+            .bind(now),
         )
-        .bind(id)
-        .bind(slug)
-        .bind(title)
-        .bind(description)
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
 pub async fn update_topic(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     title: Option<&str>,
     description: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| {
-        timed(
-        t,
-        sqlx::query(
-            "UPDATE topics SET title = COALESCE($2, title), description = COALESCE($3, description), \
-             updated_at = $4 WHERE id = $1"
+    x.into()
+        .execute(
+            query(
+                "UPDATE topics SET title = COALESCE($2, title), \
+                 description = COALESCE($3, description), updated_at = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(title)
+            .bind(description)
+            .bind(now),
         )
-        .bind(id)
-        .bind(title)
-        .bind(description)
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+        .await?;
     Ok(())
 }
 
-pub async fn topic_by_slug(db: &Db, slug: &str) -> AppResult<Option<TopicRow>> {
-    let sql = format!("{TOPIC_SELECT} WHERE t.slug = $1");
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, TopicRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(slug)
-                .fetch_optional(p)
-        )
-        .await)
+pub async fn topic_by_slug(x: impl Into<Exec<'_>>, slug: &str) -> AppResult<Option<TopicRow>> {
+    x.into()
+        .fetch_optional(query(format!("{TOPIC_SELECT} WHERE t.slug = $1")).bind(slug))
+        .await
 }
 
 /// Every topic with its count of published notes. The counts come from one grouped pass
 /// over `note_topics` rather than [`TOPIC_SELECT`]'s count per topic: at 100,000 notes on
 /// PostgreSQL that is 90 ms instead of 1.0-1.5 s (50 separate scans of ~4,500 rows).
-pub async fn list_topics(db: &Db) -> AppResult<Vec<TopicRow>> {
+pub async fn list_topics(x: impl Into<Exec<'_>>) -> AppResult<Vec<TopicRow>> {
     const SQL: &str = "SELECT t.id, t.slug, t.title, t.description, t.created_at, t.updated_at, \
          COALESCE(c.n, 0) AS note_count FROM topics t LEFT JOIN \
          (SELECT nt.topic_id, COUNT(*) AS n FROM note_topics nt JOIN notes n ON n.id = nt.note_id \
           WHERE n.status = 'published' GROUP BY nt.topic_id) c ON c.topic_id = t.id \
          ORDER BY t.slug LIMIT 1000";
-    with_pool!(db, |p| db
-        .run(sqlx::query_as::<_, TopicRow>(SQL).fetch_all(p))
-        .await)
+    x.into().fetch_all(query(SQL)).await
 }
 
 /// Topics sharing published notes with `topic_id`, most shared first.
-pub async fn related_topics(db: &Db, topic_id: Uuid) -> AppResult<Vec<(String, String, i64)>> {
-    with_pool!(db, |p| {
-        db
-        .run(
-            sqlx::query_as::<_, (String, String, i64)>(
+pub async fn related_topics(
+    x: impl Into<Exec<'_>>,
+    topic_id: Uuid,
+) -> AppResult<Vec<(String, String, i64)>> {
+    x.into()
+        .fetch_all(
+            query(
                 "SELECT t.slug, t.title, COUNT(*) AS shared FROM note_topics a \
                  JOIN notes n ON n.id = a.note_id AND n.status = 'published' \
                  JOIN note_topics b ON b.note_id = a.note_id AND b.topic_id <> a.topic_id \
-                 JOIN topics t ON t.id = b.topic_id \
-                 WHERE a.topic_id = $1 GROUP BY t.slug, t.title ORDER BY shared DESC, t.slug LIMIT 20"
+                 JOIN topics t ON t.id = b.topic_id WHERE a.topic_id = $1 \
+                 GROUP BY t.slug, t.title ORDER BY shared DESC, t.slug LIMIT 20",
             )
-            .bind(topic_id)
-            .fetch_all(p)
+            .bind(topic_id),
         )
         .await
-    })
 }
 
 /// Ids of the topics with these slugs, in no particular order.
-pub async fn topic_ids(db: &Db, slugs: &[String]) -> AppResult<Vec<(Uuid, String)>> {
+pub async fn topic_ids(x: impl Into<Exec<'_>>, slugs: &[String]) -> AppResult<Vec<(Uuid, String)>> {
     if slugs.is_empty() {
         return Ok(Vec::new());
     }
@@ -135,58 +121,7 @@ pub async fn topic_ids(db: &Db, slugs: &[String]) -> AppResult<Vec<(Uuid, String
         "SELECT id, slug FROM topics WHERE slug IN ({})",
         placeholders(1, slugs.len())
     );
-    with_pool!(db, |p| {
-        let mut q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(sql.clone()));
-        for s in slugs {
-            q = q.bind(s);
-        }
-        db.run(q.fetch_all(p)).await
-    })
-}
-
-/// `$start, $start+1, …` for `n` parameters: the only dynamic SQL here, and it holds no
-/// user input.
-pub(crate) fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The most bind parameters one statement takes: under SQLite's limit (32,766) and
-/// PostgreSQL's (65,535).
-const MAX_PARAMS: usize = 30_000;
-
-/// How many rows of `params` parameters each go into one multi-row statement. Capped so
-/// that one statement carrying note bodies stays a few megabytes.
-pub(crate) fn rows_per_statement(params: usize) -> usize {
-    (MAX_PARAMS / params.max(1)).clamp(1, 500)
-}
-
-/// `INSERT … VALUES (…), (…), …` for every row of `$rows`, as few statements as the
-/// parameter limit allows, in the transaction `$tx`. `$push` binds one row through
-/// sqlx's `Separated` builder, which writes each backend's placeholders. A macro rather
-/// than a function because the row closure must compile once per backend, as in
-/// [`with_tx!`].
-macro_rules! insert_rows {
-    ($tx:expr, $head:expr, $params:expr, $rows:expr, |$b:ident, $row:ident| $push:block) => {{
-        let t = $tx.timeout();
-        let mut done: AppResult<()> = Ok(());
-        for chunk in $rows.chunks($crate::hub::rows_per_statement($params)) {
-            let r = with_tx!($tx, |c| {
-                let mut qb = sqlx::QueryBuilder::new($head);
-                qb.push_values(chunk, |mut $b, $row| $push);
-                timed(t, qb.build().execute(c))
-                    .await
-                    .map(|r| r.rows_affected())
-            });
-            if let Err(e) = r {
-                done = Err(e);
-                break;
-            }
-        }
-        done
-    }};
+    x.into().fetch_all(query(sql).bind_all(slugs)).await
 }
 
 // ---- notes ------------------------------------------------------------------------------
@@ -252,116 +187,107 @@ pub struct NewNoteRow<'a> {
 
 /// Inserts new notes, many per statement.
 pub async fn insert_notes(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     notes: &[NewNoteRow<'_>],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    insert_rows!(
-        tx,
-        "INSERT INTO notes (id, slug, author_id, kind, status, title, summary, body_md, body_html, \
-         body_text, problem, solution, outcome, version, created_at, updated_at, published_at) ",
-        16,
-        notes,
-        |b, n| {
-            let c = &n.content;
-            b.push_bind(n.id)
-                .push_bind(n.slug)
-                .push_bind(n.author)
-                .push_bind(c.kind)
-                .push_bind(c.status)
-                .push_bind(c.title)
-                .push_bind(c.summary)
-                .push_bind(c.body_md)
-                .push_bind(c.body_html)
-                .push_bind(c.body_text)
-                .push_bind(c.problem)
-                .push_bind(c.solution)
-                .push_bind(c.outcome)
-                .push("1")
-                .push_bind(now)
-                .push_bind(now)
-                .push_bind((c.status == "published").then_some(now));
-        }
-    )
+    x.into()
+        .insert_rows(
+            "INSERT INTO notes (id, slug, author_id, kind, status, title, summary, body_md, \
+             body_html, body_text, problem, solution, outcome, version, created_at, updated_at, \
+             published_at)",
+            16,
+            notes,
+            |b, n| {
+                let c = &n.content;
+                b.bind(n.id)
+                    .bind(n.slug)
+                    .bind(n.author)
+                    .bind(c.kind)
+                    .bind(c.status)
+                    .bind(c.title)
+                    .bind(c.summary)
+                    .bind(c.body_md)
+                    .bind(c.body_html)
+                    .bind(c.body_text)
+                    .bind(c.problem)
+                    .bind(c.solution)
+                    .bind(c.outcome)
+                    .raw("1")
+                    .bind(now)
+                    .bind(now)
+                    .bind((c.status == "published").then_some(now));
+            },
+        )
+        .await
 }
 
 /// Writes new content if the note is still at `expected_version`; returns false when
 /// someone else changed it first (the caller answers 412).
 pub async fn update_note(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     expected_version: i32,
     n: &NoteContent<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let t = tx.timeout();
-    let done = with_tx!(tx, |c| {
-        timed(
-        t,
-        sqlx::query(
-            "UPDATE notes SET kind = $3, status = $4, title = $5, summary = $6, body_md = $7, \
-             body_html = $8, body_text = $9, problem = $10, solution = $11, outcome = $12, \
-             version = version + 1, updated_at = $13, \
-             published_at = CASE WHEN $4 = 'published' THEN COALESCE(published_at, $13) ELSE published_at END \
-             WHERE id = $1 AND version = $2"
+    let done = x
+        .into()
+        .execute(
+            query(
+                "UPDATE notes SET kind = $3, status = $4, title = $5, summary = $6, body_md = $7, \
+                 body_html = $8, body_text = $9, problem = $10, solution = $11, outcome = $12, \
+                 version = version + 1, updated_at = $13, published_at = CASE WHEN $4 = 'published' \
+                 THEN COALESCE(published_at, $13) ELSE published_at END \
+                 WHERE id = $1 AND version = $2",
+            )
+            .bind(id)
+            .bind(expected_version)
+            .bind(n.kind)
+            .bind(n.status)
+            .bind(n.title)
+            .bind(n.summary)
+            .bind(n.body_md)
+            .bind(n.body_html)
+            .bind(n.body_text)
+            .bind(n.problem)
+            .bind(n.solution)
+            .bind(n.outcome)
+            .bind(now),
         )
-        .bind(id)
-        .bind(expected_version)
-        .bind(n.kind)
-        .bind(n.status)
-        .bind(n.title)
-        .bind(n.summary)
-        .bind(n.body_md)
-        .bind(n.body_html)
-        .bind(n.body_text)
-        .bind(n.problem)
-        .bind(n.solution)
-        .bind(n.outcome)
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+        .await?;
     Ok(done == 1)
 }
 
 pub async fn set_status(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     status: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "UPDATE notes SET status = $2, version = version + 1, updated_at = $3 WHERE id = $1"
+    x.into()
+        .execute(
+            query("UPDATE notes SET status = $2, version = version + 1, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .bind(now),
         )
-        .bind(id)
-        .bind(status)
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
-pub async fn note_by_slug(db: &Db, slug: &str) -> AppResult<Option<NoteRow>> {
-    let sql = format!("{NOTE_SELECT} WHERE n.slug = $1");
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, NoteRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(slug)
-                .fetch_optional(p)
-        )
-        .await)
+pub async fn note_by_slug(x: impl Into<Exec<'_>>, slug: &str) -> AppResult<Option<NoteRow>> {
+    x.into()
+        .fetch_optional(query(format!("{NOTE_SELECT} WHERE n.slug = $1")).bind(slug))
+        .await
 }
 
 /// A note with its topics and tags, in one statement: the read path of a note's detail
 /// (a cache miss), where a second round trip was a third of the cost.
-pub async fn note_detail_by_slug(db: &Db, slug: &str) -> AppResult<Option<NoteDetailRow>> {
+pub async fn note_detail_by_slug(
+    x: impl Into<Exec<'_>>,
+    slug: &str,
+) -> AppResult<Option<NoteDetailRow>> {
     // string_agg with ORDER BY inside: PostgreSQL, and SQLite since 3.44. Slugs and tags
     // are [a-z0-9-], so a space separates them unambiguously.
     const SQL: &str = concat!(
@@ -372,9 +298,7 @@ pub async fn note_detail_by_slug(db: &Db, slug: &str) -> AppResult<Option<NoteDe
            WHERE g.note_id = n.id) AS tag_list \
          FROM notes n JOIN users u ON u.id = n.author_id WHERE n.slug = $1"
     );
-    let row: Option<DetailRow> = with_pool!(db, |p| db
-        .run(sqlx::query_as(SQL).bind(slug).fetch_optional(p))
-        .await)?;
+    let row: Option<DetailRow> = x.into().fetch_optional(query(SQL).bind(slug)).await?;
     Ok(row.map(|r| NoteDetailRow {
         topics: split_list(r.topic_list),
         tags: split_list(r.tag_list),
@@ -404,79 +328,69 @@ fn split_list(list: Option<String>) -> Vec<String> {
 
 /// Which of `candidates` are already the slug of a note.
 pub async fn slugs_taken(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     candidates: &[String],
 ) -> AppResult<std::collections::HashSet<String>> {
-    let t = tx.timeout();
+    let mut x = x.into();
     let mut taken = std::collections::HashSet::new();
     for chunk in candidates.chunks(rows_per_statement(1)) {
         let sql = format!(
             "SELECT slug FROM notes WHERE slug IN ({})",
             placeholders(1, chunk.len())
         );
-        let found: Vec<String> = with_tx!(tx, |c| {
-            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
-            for s in chunk {
-                q = q.bind(s);
-            }
-            timed(t, q.fetch_all(c)).await
-        })?;
+        let found: Vec<String> = x.scalars(query(sql).bind_all(chunk)).await?;
         taken.extend(found);
     }
     Ok(taken)
 }
 
 /// Replaces a note's topics.
-pub async fn set_topics(tx: &mut DbTx, note: Uuid, topics: &[Uuid]) -> AppResult<()> {
-    delete_children(tx, "DELETE FROM note_topics WHERE note_id = $1", note).await?;
+pub async fn set_topics(x: impl Into<Exec<'_>>, note: Uuid, topics: &[Uuid]) -> AppResult<()> {
+    let mut x = x.into();
+    delete_children(&mut x, "DELETE FROM note_topics WHERE note_id = $1", note).await?;
     let rows: Vec<(Uuid, Uuid)> = topics.iter().map(|t| (note, *t)).collect();
-    insert_topics(tx, &rows).await
+    insert_topics(&mut x, &rows).await
 }
 
 /// Files notes under topics: `(note, topic)` pairs, many per statement.
-pub async fn insert_topics(tx: &mut DbTx, rows: &[(Uuid, Uuid)]) -> AppResult<()> {
-    insert_rows!(
-        tx,
-        "INSERT INTO note_topics (note_id, topic_id) ",
-        2,
-        rows,
-        |b, r| {
-            b.push_bind(r.0).push_bind(r.1);
-        }
-    )
+pub async fn insert_topics(x: impl Into<Exec<'_>>, rows: &[(Uuid, Uuid)]) -> AppResult<()> {
+    x.into()
+        .insert_rows(
+            "INSERT INTO note_topics (note_id, topic_id)",
+            2,
+            rows,
+            |b, r| {
+                b.bind(r.0).bind(r.1);
+            },
+        )
+        .await
 }
 
 /// Replaces a note's tags.
-pub async fn set_tags(tx: &mut DbTx, note: Uuid, tags: &[String]) -> AppResult<()> {
-    delete_children(tx, "DELETE FROM note_tags WHERE note_id = $1", note).await?;
+pub async fn set_tags(x: impl Into<Exec<'_>>, note: Uuid, tags: &[String]) -> AppResult<()> {
+    let mut x = x.into();
+    delete_children(&mut x, "DELETE FROM note_tags WHERE note_id = $1", note).await?;
     let rows: Vec<(Uuid, &str)> = tags.iter().map(|t| (note, t.as_str())).collect();
-    insert_tags(tx, &rows).await
+    insert_tags(&mut x, &rows).await
 }
 
 /// Tags notes: `(note, tag)` pairs, many per statement.
-pub async fn insert_tags(tx: &mut DbTx, rows: &[(Uuid, &str)]) -> AppResult<()> {
-    insert_rows!(
-        tx,
-        "INSERT INTO note_tags (note_id, tag) ",
-        2,
-        rows,
-        |b, r| {
-            b.push_bind(r.0).push_bind(r.1);
-        }
-    )
+pub async fn insert_tags(x: impl Into<Exec<'_>>, rows: &[(Uuid, &str)]) -> AppResult<()> {
+    x.into()
+        .insert_rows("INSERT INTO note_tags (note_id, tag)", 2, rows, |b, r| {
+            b.bind(r.0).bind(r.1);
+        })
+        .await
 }
 
 /// Deletes a note's rows from a child table before they are written again.
-async fn delete_children(tx: &mut DbTx, delete: &'static str, note: Uuid) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(t, sqlx::query(delete).bind(note).execute(c))
-        .await
-        .map(|r| r.rows_affected()))?;
+async fn delete_children(x: &mut Exec<'_>, delete: &'static str, note: Uuid) -> AppResult<()> {
+    x.execute(query(delete).bind(note)).await?;
     Ok(())
 }
 
 /// Topic slugs of several notes in one query (never one per note), by slug.
-pub async fn topics_of(db: &Db, notes: &[Uuid]) -> AppResult<Vec<(Uuid, String)>> {
+pub async fn topics_of(x: impl Into<Exec<'_>>, notes: &[Uuid]) -> AppResult<Vec<(Uuid, String)>> {
     if notes.is_empty() {
         return Ok(Vec::new());
     }
@@ -485,13 +399,7 @@ pub async fn topics_of(db: &Db, notes: &[Uuid]) -> AppResult<Vec<(Uuid, String)>
          WHERE nt.note_id IN ({}) ORDER BY t.slug",
         placeholders(1, notes.len())
     );
-    with_pool!(db, |p| {
-        let mut q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(sql.clone()));
-        for id in notes {
-            q = q.bind(id);
-        }
-        db.run(q.fetch_all(p)).await
-    })
+    x.into().fetch_all(query(sql).bind_all(notes)).await
 }
 
 /// List filters. Visibility is decided by the service and passed in as `status` plus
@@ -515,62 +423,60 @@ pub struct NoteFilter<'a> {
 /// page costs about the same for a rare topic as for a common one; otherwise notes are
 /// read newest first along the primary key. Only the filters given appear in the
 /// statement, so each combination is planned for what it asks.
-pub async fn list_notes(db: &Db, f: &NoteFilter<'_>) -> AppResult<Vec<NoteRow>> {
-    with_pool!(db, |p| {
-        let mut qb = sqlx::QueryBuilder::new(NOTE_COLUMNS);
-        let id = if let Some(topic) = f.topic {
-            qb.push(
-                " FROM note_topics d JOIN notes n ON n.id = d.note_id \
-                 JOIN users u ON u.id = n.author_id \
-                 WHERE d.topic_id = (SELECT id FROM topics WHERE slug = ",
-            )
-            .push_bind(topic)
-            .push(") AND ");
-            "d.note_id"
-        } else if let Some(tag) = f.tag {
-            qb.push(
-                " FROM note_tags d JOIN notes n ON n.id = d.note_id \
-                 JOIN users u ON u.id = n.author_id WHERE d.tag = ",
-            )
+pub async fn list_notes(x: impl Into<Exec<'_>>, f: &NoteFilter<'_>) -> AppResult<Vec<NoteRow>> {
+    let mut q: Query = query(NOTE_COLUMNS);
+    let id = if let Some(topic) = f.topic {
+        q.push(
+            " FROM note_topics d JOIN notes n ON n.id = d.note_id \
+             JOIN users u ON u.id = n.author_id \
+             WHERE d.topic_id = (SELECT id FROM topics WHERE slug = ",
+        )
+        .push_bind(topic)
+        .push(") AND ");
+        "d.note_id"
+    } else if let Some(tag) = f.tag {
+        q.push(
+            " FROM note_tags d JOIN notes n ON n.id = d.note_id \
+             JOIN users u ON u.id = n.author_id WHERE d.tag = ",
+        )
+        .push_bind(tag)
+        .push(" AND ");
+        "d.note_id"
+    } else {
+        q.push(" FROM notes n JOIN users u ON u.id = n.author_id WHERE ");
+        "n.id"
+    };
+    q.push("n.status = ").push_bind(f.status);
+    if let Some(kind) = f.kind {
+        q.push(" AND n.kind = ").push_bind(kind);
+    }
+    if let Some(author) = f.author {
+        q.push(" AND n.author_id = ").push_bind(author);
+    }
+    if let (Some(tag), Some(_)) = (f.tag, f.topic) {
+        q.push(" AND EXISTS (SELECT 1 FROM note_tags g WHERE g.note_id = n.id AND g.tag = ")
             .push_bind(tag)
-            .push(" AND ");
-            "d.note_id"
-        } else {
-            qb.push(" FROM notes n JOIN users u ON u.id = n.author_id WHERE ");
-            "n.id"
-        };
-        qb.push("n.status = ").push_bind(f.status);
-        if let Some(kind) = f.kind {
-            qb.push(" AND n.kind = ").push_bind(kind);
+            .push(")");
+    }
+    if f.by_updated {
+        if let Some((Some(at), after)) = f.after {
+            q.push(" AND (n.updated_at < ")
+                .push_bind(at)
+                .push(" OR (n.updated_at = ")
+                .push_bind(at)
+                .push(" AND n.id < ")
+                .push_bind(after)
+                .push("))");
         }
-        if let Some(author) = f.author {
-            qb.push(" AND n.author_id = ").push_bind(author);
+        q.push(" ORDER BY n.updated_at DESC, n.id DESC");
+    } else {
+        if let Some((_, after)) = f.after {
+            q.push(&format!(" AND {id} < ")).push_bind(after);
         }
-        if let (Some(tag), Some(_)) = (f.tag, f.topic) {
-            qb.push(" AND EXISTS (SELECT 1 FROM note_tags g WHERE g.note_id = n.id AND g.tag = ")
-                .push_bind(tag)
-                .push(")");
-        }
-        if f.by_updated {
-            if let Some((Some(at), after)) = f.after {
-                qb.push(" AND (n.updated_at < ")
-                    .push_bind(at)
-                    .push(" OR (n.updated_at = ")
-                    .push_bind(at)
-                    .push(" AND n.id < ")
-                    .push_bind(after)
-                    .push("))");
-            }
-            qb.push(" ORDER BY n.updated_at DESC, n.id DESC");
-        } else {
-            if let Some((_, after)) = f.after {
-                qb.push(format_args!(" AND {id} < ")).push_bind(after);
-            }
-            qb.push(format_args!(" ORDER BY {id} DESC"));
-        }
-        qb.push(" LIMIT ").push_bind(i64::from(f.limit));
-        db.run(qb.build_query_as::<NoteRow>().fetch_all(p)).await
-    })
+        q.push(&format!(" ORDER BY {id} DESC"));
+    }
+    q.push(" LIMIT ").push_bind(i64::from(f.limit));
+    x.into().fetch_all(q).await
 }
 
 // ---- revisions ----------------------------------------------------------------------------
@@ -599,150 +505,148 @@ pub struct NewRevision<'a> {
 }
 
 /// Inserts revisions, many per statement.
-pub async fn insert_revisions(tx: &mut DbTx, revisions: &[NewRevision<'_>]) -> AppResult<()> {
-    insert_rows!(
-        tx,
-        "INSERT INTO note_revisions (note_id, number, editor_id, message, kind, title, body_md, \
-         problem, solution, outcome, created_at) ",
-        11,
-        revisions,
-        |b, r| {
-            b.push_bind(r.note)
-                .push_bind(r.number)
-                .push_bind(r.editor)
-                .push_bind(r.message)
-                .push_bind(r.content.kind)
-                .push_bind(r.content.title)
-                .push_bind(r.content.body_md)
-                .push_bind(r.content.problem)
-                .push_bind(r.content.solution)
-                .push_bind(r.content.outcome)
-                .push_bind(r.now);
-        }
-    )
+pub async fn insert_revisions(
+    x: impl Into<Exec<'_>>,
+    revisions: &[NewRevision<'_>],
+) -> AppResult<()> {
+    x.into()
+        .insert_rows(
+            "INSERT INTO note_revisions (note_id, number, editor_id, message, kind, title, \
+             body_md, problem, solution, outcome, created_at)",
+            11,
+            revisions,
+            |b, r| {
+                b.bind(r.note)
+                    .bind(r.number)
+                    .bind(r.editor)
+                    .bind(r.message)
+                    .bind(r.content.kind)
+                    .bind(r.content.title)
+                    .bind(r.content.body_md)
+                    .bind(r.content.problem)
+                    .bind(r.content.solution)
+                    .bind(r.content.outcome)
+                    .bind(r.now);
+            },
+        )
+        .await
 }
 
 const REVISION_SELECT: &str = "SELECT r.number, u.handle AS editor_handle, r.message, r.kind, r.title, \
      r.body_md, r.problem, r.solution, r.outcome, r.created_at \
      FROM note_revisions r JOIN users u ON u.id = r.editor_id";
 
-pub async fn revisions(db: &Db, note: Uuid) -> AppResult<Vec<RevisionRow>> {
+pub async fn revisions(x: impl Into<Exec<'_>>, note: Uuid) -> AppResult<Vec<RevisionRow>> {
     let sql = format!("{REVISION_SELECT} WHERE r.note_id = $1 ORDER BY r.number DESC LIMIT 1000");
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, RevisionRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(note)
-                .fetch_all(p)
-        )
-        .await)
+    x.into().fetch_all(query(sql).bind(note)).await
 }
 
-pub async fn revision(db: &Db, note: Uuid, number: i32) -> AppResult<Option<RevisionRow>> {
+pub async fn revision(
+    x: impl Into<Exec<'_>>,
+    note: Uuid,
+    number: i32,
+) -> AppResult<Option<RevisionRow>> {
     let sql = format!("{REVISION_SELECT} WHERE r.note_id = $1 AND r.number = $2");
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, RevisionRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(note)
-                .bind(number)
-                .fetch_optional(p)
-        )
-        .await)
+    x.into()
+        .fetch_optional(query(sql).bind(note).bind(number))
+        .await
 }
 
 // ---- links --------------------------------------------------------------------------------
 
 /// Replaces a note's outgoing links, resolving each slug to a note if one exists.
-pub async fn set_links(tx: &mut DbTx, source: Uuid, slugs: &[String]) -> AppResult<()> {
-    delete_children(tx, "DELETE FROM note_links WHERE source_id = $1", source).await?;
+pub async fn set_links(x: impl Into<Exec<'_>>, source: Uuid, slugs: &[String]) -> AppResult<()> {
+    let mut x = x.into();
+    delete_children(
+        &mut x,
+        "DELETE FROM note_links WHERE source_id = $1",
+        source,
+    )
+    .await?;
     let rows: Vec<(Uuid, &str)> = slugs.iter().map(|s| (source, s.as_str())).collect();
-    insert_links(tx, &rows).await
+    insert_links(&mut x, &rows).await
 }
 
 /// Inserts `(source, target slug)` links, many per statement, each pointing at the note
 /// that has the slug now (if any).
-pub async fn insert_links(tx: &mut DbTx, rows: &[(Uuid, &str)]) -> AppResult<()> {
-    insert_rows!(
-        tx,
-        "INSERT INTO note_links (source_id, target_slug, target_id) ",
-        3,
-        rows,
-        |b, r| {
-            b.push_bind(r.0)
-                .push_bind(r.1)
-                .push("(SELECT id FROM notes WHERE slug = ")
-                .push_bind_unseparated(r.1)
-                .push_unseparated(")");
-        }
-    )
+pub async fn insert_links(x: impl Into<Exec<'_>>, rows: &[(Uuid, &str)]) -> AppResult<()> {
+    x.into()
+        .insert_rows(
+            "INSERT INTO note_links (source_id, target_slug, target_id)",
+            3,
+            rows,
+            |b, r| {
+                b.bind(r.0)
+                    .bind(r.1)
+                    .bind_in("(SELECT id FROM notes WHERE slug = ", r.1, ")");
+            },
+        )
+        .await
 }
 
 /// Notes now exist at `slugs`: links written before them pointed at nothing; now they
 /// point at them.
-pub async fn resolve_links_to(tx: &mut DbTx, slugs: &[&str]) -> AppResult<()> {
-    let t = tx.timeout();
+pub async fn resolve_links_to(x: impl Into<Exec<'_>>, slugs: &[&str]) -> AppResult<()> {
+    let mut x = x.into();
     for chunk in slugs.chunks(rows_per_statement(1)) {
         let sql = format!(
-            "UPDATE note_links SET target_id = (SELECT n.id FROM notes n WHERE n.slug = note_links.target_slug) \
+            "UPDATE note_links SET target_id = \
+             (SELECT n.id FROM notes n WHERE n.slug = note_links.target_slug) \
              WHERE target_id IS NULL AND target_slug IN ({})",
             placeholders(1, chunk.len())
         );
-        with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-            for s in chunk {
-                q = q.bind(*s);
-            }
-            timed(t, q.execute(c)).await.map(|r| r.rows_affected())
-        })?;
+        x.execute(query(sql).bind_all(chunk.iter().copied()))
+            .await?;
     }
     Ok(())
 }
 
 /// Published notes linking to `target`, newest first.
-pub async fn backlinks(db: &Db, target: Uuid) -> AppResult<Vec<NoteRow>> {
+pub async fn backlinks(x: impl Into<Exec<'_>>, target: Uuid) -> AppResult<Vec<NoteRow>> {
     let sql = format!(
         "{NOTE_SELECT} WHERE n.status = 'published' AND n.id IN \
          (SELECT source_id FROM note_links WHERE target_id = $1) ORDER BY n.id DESC LIMIT 200"
     );
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, NoteRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(target)
-                .fetch_all(p)
-        )
-        .await)
+    x.into().fetch_all(query(sql).bind(target)).await
 }
 
 // ---- search -------------------------------------------------------------------------------
 
 /// Keeps the search index in step with an edited note, inside the note's transaction.
-pub async fn index_note(tx: &mut DbTx, note: Uuid, title: &str, body: &str) -> AppResult<()> {
-    let t = tx.timeout();
-    if let crate::Tx::Sqlite(c) = &mut tx.tx {
-        timed(
-            t,
-            sqlx::query("DELETE FROM notes_fts WHERE note_id = $1")
-                .bind(note)
-                .execute(&mut **c),
-        )
-        .await?;
+pub async fn index_note(
+    x: impl Into<Exec<'_>>,
+    note: Uuid,
+    title: &str,
+    body: &str,
+) -> AppResult<()> {
+    let mut x = x.into();
+    if x.backend() == Backend::Sqlite {
+        x.execute(query("DELETE FROM notes_fts WHERE note_id = $1").bind(note))
+            .await?;
     }
-    index_new_notes(tx, &[(note, title, body)]).await
+    index_new_notes(&mut x, &[(note, title, body)]).await
 }
 
 /// Adds new notes to the search index: `(note, title, text)`, many per statement.
-pub async fn index_new_notes(tx: &mut DbTx, notes: &[(Uuid, &str, &str)]) -> AppResult<()> {
-    match tx.tx {
-        crate::Tx::Sqlite(_) => insert_rows!(
-            tx,
-            "INSERT INTO notes_fts (note_id, title, body) ",
-            3,
-            notes,
-            |b, n| {
-                b.push_bind(n.0).push_bind(n.1).push_bind(n.2);
-            }
-        ),
+pub async fn index_new_notes(
+    x: impl Into<Exec<'_>>,
+    notes: &[(Uuid, &str, &str)],
+) -> AppResult<()> {
+    let mut x = x.into();
+    match x.backend() {
+        Backend::Sqlite => {
+            x.insert_rows(
+                "INSERT INTO notes_fts (note_id, title, body)",
+                3,
+                notes,
+                |b, n| {
+                    b.bind(n.0).bind(n.1).bind(n.2);
+                },
+            )
+            .await
+        }
         // PostgreSQL: the generated `search` column follows title and body_text by itself.
-        crate::Tx::Postgres(_) => Ok(()),
+        Backend::Postgres => Ok(()),
     }
 }
 
@@ -809,8 +713,9 @@ pub async fn search(db: &Db, f: &SearchFilter<'_>) -> AppResult<Vec<SearchHit>> 
                                     WHERE nt.note_id = n.id AND t.slug = $2)) \
          AND ($3 IS NULL OR n.kind = $3)";
     let newest = SEARCH_CANDIDATES - 1;
-    match db.pool() {
-        Pool::Sqlite(p) => {
+    let mut x = Exec::from(db);
+    match db.backend() {
+        Backend::Sqlite => {
             // The index's rowids grow as notes are written, and FTS5 walks a match list
             // backwards and seeks a rowid range without reading the rest: the subquery
             // finds the rowid of the N-th newest match, the outer query ranks from there.
@@ -825,19 +730,18 @@ pub async fn search(db: &Db, f: &SearchFilter<'_>) -> AppResult<Vec<SearchHit>> 
                     ORDER BY rowid DESC LIMIT 1 OFFSET {newest}), 0) \
                  {filters} ORDER BY bm25(notes_fts, 10.0, 1.0) LIMIT $4"
             );
-            let rows = db
-                .run(
-                    sqlx::query_as::<_, SearchRow>(sqlx::AssertSqlSafe(sql))
+            let rows: Vec<SearchRow> = x
+                .fetch_all(
+                    query(sql)
                         .bind(f.fts5)
                         .bind(f.topic)
                         .bind(f.kind)
-                        .bind(i64::from(f.limit))
-                        .fetch_all(p),
+                        .bind(i64::from(f.limit)),
                 )
                 .await?;
             Ok(rows.into_iter().map(|r| r.hit(Excerpt::Marked)).collect())
         }
-        Pool::Postgres(p) => {
+        Backend::Postgres => {
             // Take the newest N matches, rank only those, and return the page's plain
             // texts for the caller to cut snippets from (see [`Excerpt::Text`]). The
             // statement is not kept prepared, so PostgreSQL plans each search with its
@@ -846,24 +750,23 @@ pub async fn search(db: &Db, f: &SearchFilter<'_>) -> AppResult<Vec<SearchHit>> 
             // at once), for rare ones the GIN index. A cached generic plan would use the
             // GIN index and read every match. The query is written out each time rather
             // than in a CTE for the same reason: the planner sees through neither.
-            let query = "websearch_to_tsquery('english', $1)";
+            let ts = "websearch_to_tsquery('english', $1)";
             let sql = format!(
                 "WITH candidates AS (SELECT n.id, n.search FROM notes n \
-                          WHERE n.search @@ {query} {filters} ORDER BY n.id DESC LIMIT {SEARCH_CANDIDATES}), \
-                 hits AS (SELECT c.id, ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', c.search, {query})::float8 AS score \
+                          WHERE n.search @@ {ts} {filters} ORDER BY n.id DESC LIMIT {SEARCH_CANDIDATES}), \
+                 hits AS (SELECT c.id, ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', c.search, {ts})::float8 AS score \
                           FROM candidates c ORDER BY score DESC, c.id DESC LIMIT $4) \
                  SELECT n.slug, n.title, n.body_text AS snippet, hits.score \
                  FROM hits JOIN notes n ON n.id = hits.id ORDER BY hits.score DESC, hits.id DESC"
             );
-            let rows = db
-                .run(
-                    sqlx::query_as::<_, SearchRow>(sqlx::AssertSqlSafe(sql))
+            let rows: Vec<SearchRow> = x
+                .fetch_all(
+                    query(sql)
                         .bind(f.websearch)
                         .bind(f.topic)
                         .bind(f.kind)
                         .bind(i64::from(f.limit))
-                        .persistent(false)
-                        .fetch_all(p),
+                        .unprepared(),
                 )
                 .await?;
             Ok(rows.into_iter().map(|r| r.hit(Excerpt::Text)).collect())

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
 
-use crate::{Db, with_pool};
+use crate::exec::{Exec, query};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IdempotencyRow {
@@ -23,121 +23,113 @@ pub struct IdempotencyRow {
 
 /// Claims `key` for `scope`; `false` when a row already exists (running or finished).
 pub async fn claim(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     scope: &str,
     key: &str,
     fingerprint: &str,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let inserted = with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+    let inserted = x
+        .into()
+        .execute(
+            query(
                 "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING"
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
             )
             .bind(scope)
             .bind(key)
             .bind(fingerprint)
             .bind(now)
-            .bind(expires_at)
-            .execute(pool)
+            .bind(expires_at),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(inserted == 1)
 }
 
-pub async fn find(db: &Db, scope: &str, key: &str) -> AppResult<Option<IdempotencyRow>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, IdempotencyRow>(
+pub async fn find(
+    x: impl Into<Exec<'_>>,
+    scope: &str,
+    key: &str,
+) -> AppResult<Option<IdempotencyRow>> {
+    x.into()
+        .fetch_optional(
+            query(
                 "SELECT fingerprint, status, headers, body, created_at, expires_at \
-                 FROM idempotency_keys WHERE scope = $1 AND key = $2"
+                 FROM idempotency_keys WHERE scope = $1 AND key = $2",
             )
             .bind(scope)
-            .bind(key)
-            .fetch_optional(pool)
+            .bind(key),
         )
-        .await)
+        .await
 }
 
 /// Stores the answer of a claimed key.
 pub async fn complete(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     scope: &str,
     key: &str,
     status: i32,
     headers: &str,
     body: &[u8],
 ) -> AppResult<()> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+    x.into()
+        .execute(
+            query(
                 "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 \
-                 WHERE scope = $1 AND key = $2"
+                 WHERE scope = $1 AND key = $2",
             )
             .bind(scope)
             .bind(key)
             .bind(status)
             .bind(headers)
-            .bind(body)
-            .execute(pool)
+            .bind(body),
         )
         .await
-        .map(|_| ()))
+        .map(|_| ())
 }
 
 /// Gives up a claim whose request ended without an answer worth replaying, so that a
 /// retry runs afresh.
-pub async fn release(db: &Db, scope: &str, key: &str) -> AppResult<()> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
-                "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL"
-            )
-            .bind(scope)
-            .bind(key)
-            .execute(pool)
+pub async fn release(x: impl Into<Exec<'_>>, scope: &str, key: &str) -> AppResult<()> {
+    x.into()
+        .execute(
+            query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL")
+                .bind(scope)
+                .bind(key),
         )
         .await
-        .map(|_| ()))
+        .map(|_| ())
 }
 
 /// Removes the row of `key` if it has expired, or if it is a claim older than
 /// `abandoned_before` (its process died mid-request). `true` when a row went.
 pub async fn remove_if_dead(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     scope: &str,
     key: &str,
     now: DateTime<Utc>,
     abandoned_before: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let removed = with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+    let removed = x
+        .into()
+        .execute(
+            query(
                 "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 \
-                 AND (expires_at <= $3 OR (status IS NULL AND created_at < $4))"
+                 AND (expires_at <= $3 OR (status IS NULL AND created_at < $4))",
             )
             .bind(scope)
             .bind(key)
             .bind(now)
-            .bind(abandoned_before)
-            .execute(pool)
+            .bind(abandoned_before),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(removed > 0)
 }
 
 /// Deletes every expired key; returns how many.
-pub async fn delete_expired(db: &Db, now: DateTime<Utc>) -> AppResult<u64> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
-                .bind(now)
-                .execute(pool)
-        )
+pub async fn delete_expired(x: impl Into<Exec<'_>>, now: DateTime<Utc>) -> AppResult<u64> {
+    x.into()
+        .execute(query("DELETE FROM idempotency_keys WHERE expires_at <= $1").bind(now))
         .await
-        .map(|r| r.rows_affected()))
 }

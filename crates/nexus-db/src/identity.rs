@@ -1,14 +1,15 @@
 //! Queries for accounts, sessions, refresh tokens, personal access tokens and email tokens.
 //!
-//! Reads take the [`Db`]; writes take a [`DbTx`] so the service decides what one
-//! transaction covers. Ownership is part of every lookup of a user's object (`WHERE id = $1
-//! AND user_id = $2`), so another user's object is simply not found.
+//! Every function takes an executor ([`Exec`]): reads usually run on the pool (`&db`),
+//! writes in a transaction (`&mut tx`) so the service decides what one transaction
+//! covers. Ownership is part of every lookup of a user's object (`WHERE id = $1 AND
+//! user_id = $2`), so another user's object is simply not found.
 
 use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
 use uuid::Uuid;
 
-use crate::{Db, DbTx, timed, with_pool, with_tx};
+use crate::exec::{Exec, query};
 
 const USER_COLUMNS: &str = "id, email, email_normalized, handle, display_name, bio, track, role, \
      password_hash, email_verified_at, disabled_at, created_at, updated_at";
@@ -42,42 +43,33 @@ pub struct NewUser<'a> {
     pub now: DateTime<Utc>,
 }
 
-pub async fn insert_user(tx: &mut DbTx, u: &NewUser<'_>) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |c| timed(
-        t,
-        sqlx::query(
-            "INSERT INTO users (id, email, email_normalized, handle, display_name, role, \
-             password_hash, email_verified_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+pub async fn insert_user(x: impl Into<Exec<'_>>, u: &NewUser<'_>) -> AppResult<()> {
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO users (id, email, email_normalized, handle, display_name, role, \
+                 password_hash, email_verified_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(u.id)
+            .bind(u.email)
+            .bind(u.email_normalized)
+            .bind(u.handle)
+            .bind(u.display_name)
+            .bind(u.role)
+            .bind(u.password_hash)
+            .bind(u.verified_at)
+            .bind(u.now),
         )
-        .bind(u.id)
-        .bind(u.email)
-        .bind(u.email_normalized)
-        .bind(u.handle)
-        .bind(u.display_name)
-        .bind(u.role)
-        .bind(u.password_hash)
-        .bind(u.verified_at)
-        .bind(u.now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
 macro_rules! find_user_by {
     ($name:ident, $column:literal, $ty:ty) => {
-        pub async fn $name(db: &Db, value: $ty) -> AppResult<Option<UserRow>> {
+        pub async fn $name(x: impl Into<Exec<'_>>, value: $ty) -> AppResult<Option<UserRow>> {
             let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {} = $1", $column);
-            with_pool!(db, |p| db
-                .run(
-                    sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.clone()))
-                        .bind(value)
-                        .fetch_optional(p)
-                )
-                .await)
+            x.into().fetch_optional(query(sql).bind(value)).await
         }
     };
 }
@@ -97,7 +89,7 @@ pub struct UserFilter<'a> {
     pub limit: u32,
 }
 
-pub async fn list_users(db: &Db, f: &UserFilter<'_>) -> AppResult<Vec<UserRow>> {
+pub async fn list_users(x: impl Into<Exec<'_>>, f: &UserFilter<'_>) -> AppResult<Vec<UserRow>> {
     // The optional filters are written as `($n IS NULL OR …)` so the statement text is
     // fixed and every value is a bound parameter.
     let sql = format!(
@@ -115,17 +107,16 @@ pub async fn list_users(db: &Db, f: &UserFilter<'_>) -> AppResult<Vec<UserRow>> 
             .collect();
         format!("{escaped}%")
     });
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.clone()))
+    x.into()
+        .fetch_all(
+            query(sql)
                 .bind(f.role)
                 .bind(f.disabled)
                 .bind(prefix.as_deref())
                 .bind(f.after)
-                .bind(i64::from(f.limit))
-                .fetch_all(p)
+                .bind(i64::from(f.limit)),
         )
-        .await)
+        .await
 }
 
 pub struct ProfileChange<'a> {
@@ -135,27 +126,24 @@ pub struct ProfileChange<'a> {
 }
 
 pub async fn update_profile(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     user_id: Uuid,
     c: &ProfileChange<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query(
-            "UPDATE users SET display_name = COALESCE($2, display_name), \
-             bio = COALESCE($3, bio), track = COALESCE($4, track), updated_at = $5 WHERE id = $1"
+    x.into()
+        .execute(
+            query(
+                "UPDATE users SET display_name = COALESCE($2, display_name), \
+                 bio = COALESCE($3, bio), track = COALESCE($4, track), updated_at = $5 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(c.display_name)
+            .bind(c.bio)
+            .bind(c.track)
+            .bind(now),
         )
-        .bind(user_id)
-        .bind(c.display_name)
-        .bind(c.bio)
-        .bind(c.track)
-        .bind(now)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
@@ -167,153 +155,139 @@ pub struct EmailPreferencesRow {
     pub email_digest: bool,
 }
 
-pub async fn email_preferences(db: &Db, user_id: Uuid) -> AppResult<Option<EmailPreferencesRow>> {
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, EmailPreferencesRow>(
-                "SELECT email_notifications, email_digest FROM users WHERE id = $1"
-            )
-            .bind(user_id)
-            .fetch_optional(p)
+pub async fn email_preferences(
+    x: impl Into<Exec<'_>>,
+    user_id: Uuid,
+) -> AppResult<Option<EmailPreferencesRow>> {
+    x.into()
+        .fetch_optional(
+            query("SELECT email_notifications, email_digest FROM users WHERE id = $1")
+                .bind(user_id),
         )
-        .await)
+        .await
 }
 
 /// Sets the preferences that are `Some`, leaving the others as they are.
 pub async fn update_email_preferences(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     user_id: Uuid,
     notifications: Option<bool>,
     digest: Option<bool>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query(
-            "UPDATE users SET email_notifications = COALESCE($2, email_notifications), \
-             email_digest = COALESCE($3, email_digest), updated_at = $4 WHERE id = $1"
+    x.into()
+        .execute(
+            query(
+                "UPDATE users SET email_notifications = COALESCE($2, email_notifications), \
+                 email_digest = COALESCE($3, email_digest), updated_at = $4 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(notifications)
+            .bind(digest)
+            .bind(now),
         )
-        .bind(user_id)
-        .bind(notifications)
-        .bind(digest)
-        .bind(now)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
 pub async fn set_role_and_disabled(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     user_id: Uuid,
     role: Option<&str>,
     disabled: Option<bool>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query(
-            "UPDATE users SET role = COALESCE($2, role), \
-             disabled_at = CASE WHEN $3 IS NULL THEN disabled_at \
-                                WHEN $3 THEN COALESCE(disabled_at, $4) ELSE NULL END, \
-             updated_at = $4 WHERE id = $1"
+    x.into()
+        .execute(
+            query(
+                "UPDATE users SET role = COALESCE($2, role), \
+                 disabled_at = CASE WHEN $3 IS NULL THEN disabled_at \
+                                    WHEN $3 THEN COALESCE(disabled_at, $4) ELSE NULL END, \
+                 updated_at = $4 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(role)
+            .bind(disabled)
+            .bind(now),
         )
-        .bind(user_id)
-        .bind(role)
-        .bind(disabled)
-        .bind(now)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
 pub async fn set_password_hash(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     user_id: Uuid,
     hash: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-            .bind(user_id)
-            .bind(hash)
-            .bind(now)
-            .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+    x.into()
+        .execute(
+            query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                .bind(user_id)
+                .bind(hash)
+                .bind(now),
+        )
+        .await?;
     Ok(())
 }
 
-pub async fn mark_verified(tx: &mut DbTx, user_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query(
-            "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2 \
-             WHERE id = $1"
+pub async fn mark_verified(
+    x: impl Into<Exec<'_>>,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    x.into()
+        .execute(
+            query(
+                "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2 \
+                 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(now),
         )
-        .bind(user_id)
-        .bind(now)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
 // ---- sessions and refresh tokens ------------------------------------------------------
 
 pub async fn insert_session(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     user_id: Uuid,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(user_id)
+            .bind(now)
+            .bind(expires_at),
         )
-        .bind(id)
-        .bind(user_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
 pub async fn insert_refresh_token(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     token_hash: &str,
     session_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)"
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(token_hash)
+            .bind(session_id)
+            .bind(now),
         )
-        .bind(token_hash)
-        .bind(session_id)
-        .bind(now)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
@@ -328,95 +302,80 @@ pub struct RefreshLookup {
 }
 
 pub async fn find_refresh_token(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     token_hash: &str,
 ) -> AppResult<Option<RefreshLookup>> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query_as::<_, RefreshLookup>(
-            "SELECT r.session_id, s.user_id, r.rotated_at, s.expires_at AS session_expires_at, \
-             s.revoked_at AS session_revoked_at \
-             FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1"
+    x.into()
+        .fetch_optional(
+            query(
+                "SELECT r.session_id, s.user_id, r.rotated_at, s.expires_at AS session_expires_at, \
+                 s.revoked_at AS session_revoked_at \
+                 FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",
+            )
+            .bind(token_hash),
         )
-        .bind(token_hash)
-        .fetch_optional(conn)
-    )
-    .await)
+        .await
 }
 
 /// Marks a refresh token used. Returns false when another request rotated it first, which
 /// the caller treats as reuse.
 pub async fn rotate_refresh_token(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let t = tx.timeout();
-    let done = with_tx!(tx, |conn| {
-        timed(
-        t,
-        sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL"
+    let done = x
+        .into()
+        .execute(
+            query(
+                "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL",
+            )
+            .bind(token_hash)
+            .bind(now),
         )
-        .bind(token_hash)
-        .bind(now)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+        .await?;
     Ok(done == 1)
 }
 
 pub async fn revoke_session(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     session_id: Uuid,
     why: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| {
-        timed(
-        t,
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = $2, revoked_why = $3 WHERE id = $1 AND revoked_at IS NULL"
+    x.into()
+        .execute(
+            query(
+                "UPDATE sessions SET revoked_at = $2, revoked_why = $3 WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(session_id)
+            .bind(now)
+            .bind(why),
         )
-        .bind(session_id)
-        .bind(now)
-        .bind(why)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+        .await?;
     Ok(())
 }
 
 /// Revokes every live session of a user except `keep` (the caller's own, if any).
 pub async fn revoke_other_sessions(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     user_id: Uuid,
     keep: Option<Uuid>,
     why: &str,
     now: DateTime<Utc>,
 ) -> AppResult<u64> {
-    let t = tx.timeout();
-    let done = with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = $3, revoked_why = $4 \
-             WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR id <> $2)"
+    x.into()
+        .execute(
+            query(
+                "UPDATE sessions SET revoked_at = $3, revoked_why = $4 \
+                 WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR id <> $2)",
+            )
+            .bind(user_id)
+            .bind(keep)
+            .bind(now)
+            .bind(why),
         )
-        .bind(user_id)
-        .bind(keep)
-        .bind(now)
-        .bind(why)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(done)
+        .await
 }
 
 /// What an access token's session resolves to on each request: the user and whether the
@@ -433,24 +392,21 @@ pub struct SessionUser {
 }
 
 pub async fn session_user(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     session_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<Option<SessionUser>> {
-    with_pool!(db, |p| {
-        db
-        .run(
-            sqlx::query_as::<_, SessionUser>(
+    x.into()
+        .fetch_optional(
+            query(
                 "SELECT u.id, u.handle, u.role, u.email_verified_at, u.disabled_at, \
                  s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at \
-                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.user_id = $2"
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.user_id = $2",
             )
             .bind(session_id)
-            .bind(user_id)
-            .fetch_optional(p)
+            .bind(user_id),
         )
         .await
-    })
 }
 
 // ---- personal access tokens -----------------------------------------------------------
@@ -479,28 +435,23 @@ pub struct NewPat<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-pub async fn insert_pat(tx: &mut DbTx, p: &NewPat<'_>) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| {
-        timed(
-        t,
-        sqlx::query(
-            "INSERT INTO personal_access_tokens (id, user_id, name, token_hash, token_prefix, scope, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+pub async fn insert_pat(x: impl Into<Exec<'_>>, p: &NewPat<'_>) -> AppResult<()> {
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO personal_access_tokens (id, user_id, name, token_hash, token_prefix, scope, \
+                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(p.id)
+            .bind(p.user_id)
+            .bind(p.name)
+            .bind(p.token_hash)
+            .bind(p.token_prefix)
+            .bind(p.scope)
+            .bind(p.now)
+            .bind(p.expires_at),
         )
-        .bind(p.id)
-        .bind(p.user_id)
-        .bind(p.name)
-        .bind(p.token_hash)
-        .bind(p.token_prefix)
-        .bind(p.scope)
-        .bind(p.now)
-        .bind(p.expires_at)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+        .await?;
     Ok(())
 }
 
@@ -508,42 +459,34 @@ const PAT_COLUMNS: &str =
     "id, user_id, name, token_prefix, scope, created_at, expires_at, last_used_at, revoked_at";
 
 /// The caller's live tokens (not revoked), newest first.
-pub async fn list_pats(db: &Db, user_id: Uuid) -> AppResult<Vec<PatRow>> {
+pub async fn list_pats(x: impl Into<Exec<'_>>, user_id: Uuid) -> AppResult<Vec<PatRow>> {
     let sql = format!(
         "SELECT {PAT_COLUMNS} FROM personal_access_tokens \
          WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC LIMIT 200"
     );
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query_as::<_, PatRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(user_id)
-                .fetch_all(p)
-        )
-        .await)
+    x.into().fetch_all(query(sql).bind(user_id)).await
 }
 
 /// Revokes one of the owner's tokens. Returns false when the owner has no such live token
 /// (including when it belongs to someone else).
 pub async fn revoke_pat(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let t = tx.timeout();
-    let done = with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query(
-            "UPDATE personal_access_tokens SET revoked_at = $3 \
-             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL"
+    let done = x
+        .into()
+        .execute(
+            query(
+                "UPDATE personal_access_tokens SET revoked_at = $3 \
+                 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(user_id)
+            .bind(now),
         )
-        .bind(id)
-        .bind(user_id)
-        .bind(now)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(done == 1)
 }
 
@@ -561,109 +504,94 @@ pub struct PatUser {
     pub disabled_at: Option<DateTime<Utc>>,
 }
 
-pub async fn pat_user(db: &Db, token_hash: &str) -> AppResult<Option<PatUser>> {
-    with_pool!(db, |p| {
-        db
-        .run(
-            sqlx::query_as::<_, PatUser>(
+pub async fn pat_user(x: impl Into<Exec<'_>>, token_hash: &str) -> AppResult<Option<PatUser>> {
+    x.into()
+        .fetch_optional(
+            query(
                 "SELECT t.id AS token_id, t.scope, t.expires_at, t.revoked_at, u.id, u.handle, u.role, \
                  u.email_verified_at, u.disabled_at \
-                 FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+                 FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
             )
-            .bind(token_hash)
-            .fetch_optional(p)
+            .bind(token_hash),
         )
         .await
-    })
 }
 
-pub async fn touch_pat(db: &Db, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    with_pool!(db, |p| db
-        .run(
-            sqlx::query("UPDATE personal_access_tokens SET last_used_at = $2 WHERE id = $1")
+pub async fn touch_pat(x: impl Into<Exec<'_>>, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    x.into()
+        .execute(
+            query("UPDATE personal_access_tokens SET last_used_at = $2 WHERE id = $1")
                 .bind(id)
-                .bind(now)
-                .execute(p)
+                .bind(now),
         )
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
 // ---- email tokens -------------------------------------------------------------------
 
 pub async fn insert_email_token(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     token_hash: &str,
     user_id: Uuid,
     purpose: &str,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query(
-            "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)"
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(purpose)
+            .bind(now)
+            .bind(expires_at),
         )
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(purpose)
-        .bind(now)
-        .bind(expires_at)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
 /// Uses a live email token of `purpose` exactly once: the update succeeds for one caller
 /// only. Returns the user it belongs to.
 pub async fn consume_email_token(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     token_hash: &str,
     purpose: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Option<Uuid>> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| timed(
-        t,
-        sqlx::query_scalar::<_, Uuid>(
-            "UPDATE email_tokens SET used_at = $3 \
-             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
-             RETURNING user_id"
+    x.into()
+        .scalar_optional::<Uuid>(
+            query(
+                "UPDATE email_tokens SET used_at = $3 \
+                 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
+                 RETURNING user_id",
+            )
+            .bind(token_hash)
+            .bind(purpose)
+            .bind(now),
         )
-        .bind(token_hash)
-        .bind(purpose)
-        .bind(now)
-        .fetch_optional(conn)
-    )
-    .await)
+        .await
 }
 
 /// Invalidates a user's other unused tokens of a purpose (a new reset link voids old ones).
 pub async fn void_email_tokens(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     user_id: Uuid,
     purpose: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let t = tx.timeout();
-    with_tx!(tx, |conn| {
-        timed(
-        t,
-        sqlx::query(
-            "UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL"
+    x.into()
+        .execute(
+            query(
+                "UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(purpose)
+            .bind(now),
         )
-        .bind(user_id)
-        .bind(purpose)
-        .bind(now)
-        .execute(conn)
-    )
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+        .await?;
     Ok(())
 }

@@ -13,7 +13,8 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::{Backend, Db, DbTx, timed, with_pool, with_tx};
+use crate::Backend;
+use crate::exec::{Exec, query};
 
 /// Microseconds since the Unix epoch, the unit of `run_at_us` and `lease_until_us`.
 pub fn micros(t: DateTime<Utc>) -> i64 {
@@ -73,67 +74,49 @@ const INSERT_JOB: &str = "INSERT INTO jobs (id, kind, payload, state, attempts, 
      run_at_us, dedupe_key, created_at, updated_at) \
      VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING";
 
-/// Enqueues a job inside the caller's transaction, so it exists exactly when the change
-/// that asked for it commits. Returns `false` when a job with the same dedupe key exists.
-pub async fn insert_job_tx(tx: &mut DbTx, job: &NewJob<'_>, now: DateTime<Utc>) -> AppResult<bool> {
-    let timeout = tx.timeout();
-    let done = with_tx!(tx, |c| timed(
-        timeout,
-        sqlx::query(INSERT_JOB)
-            .bind(job.id)
-            .bind(job.kind)
-            .bind(Json(job.payload))
-            .bind(job.max_attempts)
-            .bind(micros(job.run_at))
-            .bind(job.dedupe_key)
-            .bind(now)
-            .execute(c)
-    )
-    .await?
-    .rows_affected());
-    Ok(done == 1)
-}
-
-pub async fn insert_job(db: &Db, job: &NewJob<'_>, now: DateTime<Utc>) -> AppResult<bool> {
-    let done = with_pool!(db, |pool| db
-        .run(
-            sqlx::query(INSERT_JOB)
+/// Enqueues a job. Given the caller's transaction (`&mut tx`), it exists exactly when the
+/// change that asked for it commits; given the pool (`&db`), it is written on its own.
+/// Returns `false` when a job with the same dedupe key exists.
+pub async fn insert_job(
+    x: impl Into<Exec<'_>>,
+    job: &NewJob<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let done = x
+        .into()
+        .execute(
+            query(INSERT_JOB)
                 .bind(job.id)
                 .bind(job.kind)
-                .bind(Json(job.payload))
+                .bind(job.payload)
                 .bind(job.max_attempts)
                 .bind(micros(job.run_at))
                 .bind(job.dedupe_key)
-                .bind(now)
-                .execute(pool)
+                .bind(now),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(done == 1)
 }
 
 pub async fn insert_event(
-    tx: &mut DbTx,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     event_type: &str,
     payload: &Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let timeout = tx.timeout();
-    with_tx!(tx, |c| timed(
-        timeout,
-        sqlx::query(
-            "INSERT INTO outbox_events (id, event_type, payload, occurred_at) \
-             VALUES ($1, $2, $3, $4)"
+    x.into()
+        .execute(
+            query(
+                "INSERT INTO outbox_events (id, event_type, payload, occurred_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(event_type)
+            .bind(payload)
+            .bind(now),
         )
-        .bind(id)
-        .bind(event_type)
-        .bind(Json(payload))
-        .bind(now)
-        .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+        .await?;
     Ok(())
 }
 
@@ -146,37 +129,24 @@ fn skip_locked(backend: Backend) -> &'static str {
 
 /// Locks (on PostgreSQL) and returns the oldest events not yet relayed. Call inside the
 /// transaction that enqueues their jobs and then [`mark_relayed`]s them.
-pub async fn lock_pending_events(
-    tx: &mut DbTx,
-    backend: Backend,
-    limit: i64,
-) -> AppResult<Vec<EventRow>> {
-    let timeout = tx.timeout();
+pub async fn lock_pending_events(x: impl Into<Exec<'_>>, limit: i64) -> AppResult<Vec<EventRow>> {
+    let mut x = x.into();
     let sql = format!(
         "SELECT id, event_type, payload, occurred_at FROM outbox_events \
          WHERE relayed_at IS NULL ORDER BY id LIMIT $1{}",
-        skip_locked(backend)
+        skip_locked(x.backend())
     );
-    with_tx!(tx, |c| timed(
-        timeout,
-        sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(limit)
-            .fetch_all(c)
-    )
-    .await)
+    x.fetch_all(query(sql).bind(limit)).await
 }
 
-pub async fn mark_relayed(tx: &mut DbTx, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    let timeout = tx.timeout();
-    with_tx!(tx, |c| timed(
-        timeout,
-        sqlx::query("UPDATE outbox_events SET relayed_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(c)
-    )
-    .await
-    .map(|r| r.rows_affected()))?;
+pub async fn mark_relayed(x: impl Into<Exec<'_>>, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    x.into()
+        .execute(
+            query("UPDATE outbox_events SET relayed_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now),
+        )
+        .await?;
     Ok(())
 }
 
@@ -185,12 +155,13 @@ const RETURNING: &str = "RETURNING id, kind, payload, attempts, max_attempts, cr
 /// Takes up to `limit` due jobs (queued and due, or running with a lapsed lease) for
 /// `worker`, counting an attempt on each.
 pub async fn claim(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     worker: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> AppResult<Vec<ClaimedJob>> {
+    let mut x = x.into();
     let sql = format!(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_us = $1, \
          worker = $2, updated_at = $3 \
@@ -198,24 +169,22 @@ pub async fn claim(
             WHERE (state = 'queued' AND run_at_us <= $4) \
                OR (state = 'running' AND lease_until_us < $4) \
             ORDER BY run_at_us LIMIT $5{}) {RETURNING}",
-        skip_locked(db.backend())
+        skip_locked(x.backend())
     );
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, ClaimedJob>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(micros(lease_until))
-                .bind(worker)
-                .bind(now)
-                .bind(micros(now))
-                .bind(limit)
-                .fetch_all(pool)
-        )
-        .await)
+    x.fetch_all(
+        query(sql)
+            .bind(micros(lease_until))
+            .bind(worker)
+            .bind(now)
+            .bind(micros(now))
+            .bind(limit),
+    )
+    .await
 }
 
 /// Takes one named job, if it is claimable (the broker path: a message names its job).
 pub async fn claim_one(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     worker: &str,
     now: DateTime<Utc>,
@@ -227,76 +196,73 @@ pub async fn claim_one(
          WHERE id = $5 AND ((state = 'queued' AND run_at_us <= $4) \
                OR (state = 'running' AND lease_until_us < $4)) {RETURNING}"
     );
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, ClaimedJob>(sqlx::AssertSqlSafe(sql.clone()))
+    x.into()
+        .fetch_optional(
+            query(sql)
                 .bind(micros(lease_until))
                 .bind(worker)
                 .bind(now)
                 .bind(micros(now))
-                .bind(id)
-                .fetch_optional(pool)
+                .bind(id),
         )
-        .await)
+        .await
 }
 
 /// Pushes the lease of a running job forward; `false` if the job is no longer ours.
 pub async fn extend_lease(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     worker: &str,
     attempt: i32,
     lease_until: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let n = with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+    let n = x
+        .into()
+        .execute(
+            query(
                 "UPDATE jobs SET lease_until_us = $4 \
-                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'"
+                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'",
             )
             .bind(id)
             .bind(worker)
             .bind(attempt)
-            .bind(micros(lease_until))
-            .execute(pool)
+            .bind(micros(lease_until)),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(n == 1)
 }
 
 /// Marks our attempt done. `payload` replaces the stored one (a job may scrub secrets
 /// it no longer needs, such as a one-time code in an email).
 pub async fn succeed(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     worker: &str,
     attempt: i32,
     now: DateTime<Utc>,
     payload: Option<&Value>,
 ) -> AppResult<bool> {
-    let n = with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+    let n = x
+        .into()
+        .execute(
+            query(
                 "UPDATE jobs SET state = 'succeeded', lease_until_us = NULL, last_error = NULL, \
                  updated_at = $4, finished_at = $4, payload = COALESCE($5, payload) \
-                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'"
+                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'",
             )
             .bind(id)
             .bind(worker)
             .bind(attempt)
             .bind(now)
-            .bind(payload.map(Json))
-            .execute(pool)
+            .bind(payload),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(n == 1)
 }
 
 /// Records a failed attempt: back to the queue at `retry_at`, or dead when `None`.
 pub async fn fail(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     worker: &str,
     attempt: i32,
@@ -304,86 +270,81 @@ pub async fn fail(
     error: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> AppResult<bool> {
-    let n = with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+    let n = x
+        .into()
+        .execute(
+            query(
                 "UPDATE jobs SET state = CASE WHEN $5 IS NULL THEN 'dead' ELSE 'queued' END, \
                  run_at_us = COALESCE($5, run_at_us), lease_until_us = NULL, \
                  published_at = NULL, last_error = $6, updated_at = $4, \
                  finished_at = CASE WHEN $5 IS NULL THEN $4 ELSE NULL END \
-                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'"
+                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'",
             )
             .bind(id)
             .bind(worker)
             .bind(attempt)
             .bind(now)
             .bind(retry_at.map(micros))
-            .bind(error)
-            .execute(pool)
+            .bind(error),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(n == 1)
 }
 
 /// Puts a job back in the queue without counting the attempt against it: used when a job
 /// was taken but could not be tried (an endpoint's breaker is open, say).
 pub async fn postpone(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     worker: &str,
     attempt: i32,
     now: DateTime<Utc>,
     run_at: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let n = with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+    let n = x
+        .into()
+        .execute(
+            query(
                 "UPDATE jobs SET state = 'queued', attempts = attempts - 1, run_at_us = $5, \
                  lease_until_us = NULL, published_at = NULL, updated_at = $4 \
-                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'"
+                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'",
             )
             .bind(id)
             .bind(worker)
             .bind(attempt)
             .bind(now)
-            .bind(micros(run_at))
-            .execute(pool)
+            .bind(micros(run_at)),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(n == 1)
 }
 
 /// An admin's retry of a dead job: a fresh set of attempts, due now.
 /// Revives a dead job and returns it as it stands right after the revival, before any
 /// worker can claim it, so the caller reports what it did rather than a later state.
-pub async fn retry(db: &Db, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<JobRow>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(format!(
+pub async fn retry(
+    x: impl Into<Exec<'_>>,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Option<JobRow>> {
+    x.into()
+        .fetch_optional(
+            query(format!(
                 "UPDATE jobs SET state = 'queued', attempts = 0, run_at_us = $2, \
                  published_at = NULL, finished_at = NULL, updated_at = $3 \
                  WHERE id = $1 AND state = 'dead' RETURNING {JOB_COLUMNS}"
-            )))
+            ))
             .bind(id)
             .bind(micros(now))
-            .bind(now)
-            .fetch_optional(pool)
+            .bind(now),
         )
-        .await)
+        .await
 }
 
-pub async fn find(db: &Db, id: Uuid) -> AppResult<Option<JobRow>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
-            )))
-            .bind(id)
-            .fetch_optional(pool)
-        )
-        .await)
+pub async fn find(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<Option<JobRow>> {
+    x.into()
+        .fetch_optional(query(format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1")).bind(id))
+        .await
 }
 
 const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run_at_us, \
@@ -391,7 +352,7 @@ const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run
 
 /// Jobs newest first, optionally of one state and kind, after the cursor id.
 pub async fn list(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     state: Option<&str>,
     kind: Option<&str>,
     before: Option<Uuid>,
@@ -403,147 +364,125 @@ pub async fn list(
            AND ($3 IS NULL OR id < $3) \
          ORDER BY id DESC LIMIT $4"
     );
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(state)
-                .bind(kind)
-                .bind(before)
-                .bind(limit)
-                .fetch_all(pool)
-        )
-        .await)
+    x.into()
+        .fetch_all(query(sql).bind(state).bind(kind).bind(before).bind(limit))
+        .await
 }
 
 /// How many jobs there are of each (kind, state).
-pub async fn counts(db: &Db) -> AppResult<Vec<(String, String, i64)>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, (String, String, i64)>(
-                "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state"
-            )
-            .fetch_all(pool)
-        )
-        .await)
+pub async fn counts(x: impl Into<Exec<'_>>) -> AppResult<Vec<(String, String, i64)>> {
+    x.into()
+        .fetch_all(query(
+            "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state",
+        ))
+        .await
 }
 
 /// The broker path: queued jobs that are due and not yet handed to the broker. Locked on
-/// PostgreSQL for the life of `tx` so two relays do not publish the same job at once
-/// (if they did, the consumer's claim would still run it once).
+/// PostgreSQL for the life of the transaction passed as `x` so two relays do not publish
+/// the same job at once (if they did, the consumer's claim would still run it once).
 pub async fn lock_unpublished(
-    tx: &mut DbTx,
-    backend: Backend,
+    x: impl Into<Exec<'_>>,
     now: DateTime<Utc>,
     limit: i64,
 ) -> AppResult<Vec<(Uuid, String)>> {
-    let timeout = tx.timeout();
+    let mut x = x.into();
     let sql = format!(
         "SELECT id, kind FROM jobs WHERE state = 'queued' AND published_at IS NULL \
          AND run_at_us <= $1 ORDER BY run_at_us LIMIT $2{}",
-        skip_locked(backend)
+        skip_locked(x.backend())
     );
-    with_tx!(tx, |c| timed(
-        timeout,
-        sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(micros(now))
-            .bind(limit)
-            .fetch_all(c)
-    )
-    .await)
+    x.fetch_all(query(sql).bind(micros(now)).bind(limit)).await
 }
 
-pub async fn mark_published(tx: &mut DbTx, ids: &[Uuid], now: DateTime<Utc>) -> AppResult<()> {
-    let timeout = tx.timeout();
+pub async fn mark_published(
+    x: impl Into<Exec<'_>>,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut x = x.into();
     for id in ids {
-        with_tx!(tx, |c| timed(
-            timeout,
-            sqlx::query("UPDATE jobs SET published_at = $2 WHERE id = $1 AND state = 'queued'")
-                .bind(*id)
-                .bind(now)
-                .execute(c)
+        x.execute(
+            query("UPDATE jobs SET published_at = $2 WHERE id = $1 AND state = 'queued'")
+                .bind(id)
+                .bind(now),
         )
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
     }
     Ok(())
 }
 
 /// The broker path: a running job whose worker died is put back for the relay to
 /// publish again (the broker may also redeliver it; whichever comes first claims it).
-pub async fn requeue_lapsed(db: &Db, now: DateTime<Utc>) -> AppResult<u64> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+pub async fn requeue_lapsed(x: impl Into<Exec<'_>>, now: DateTime<Utc>) -> AppResult<u64> {
+    x.into()
+        .execute(
+            query(
                 "UPDATE jobs SET state = 'queued', published_at = NULL, lease_until_us = NULL, \
-                 updated_at = $2 WHERE state = 'running' AND lease_until_us < $1"
+                 updated_at = $2 WHERE state = 'running' AND lease_until_us < $1",
             )
             .bind(micros(now))
-            .bind(now)
-            .execute(pool)
+            .bind(now),
         )
         .await
-        .map(|r| r.rows_affected()))
 }
 
 /// Records that the effect named `key` has happened; `false` if it already had.
-pub async fn record_effect(db: &Db, key: &str, job: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
-    let n = with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+pub async fn record_effect(
+    x: impl Into<Exec<'_>>,
+    key: &str,
+    job: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let n = x
+        .into()
+        .execute(
+            query(
                 "INSERT INTO job_effects (key, job_id, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key) DO NOTHING"
+                 ON CONFLICT (key) DO NOTHING",
             )
             .bind(key)
             .bind(job)
-            .bind(now)
-            .execute(pool)
+            .bind(now),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(n == 1)
 }
 
-pub async fn effect_exists(db: &Db, key: &str) -> AppResult<bool> {
-    let n: i64 = with_pool!(db, |pool| db
-        .run(
-            sqlx::query_scalar("SELECT COUNT(*) FROM job_effects WHERE key = $1")
-                .bind(key)
-                .fetch_one(pool)
-        )
-        .await?);
+pub async fn effect_exists(x: impl Into<Exec<'_>>, key: &str) -> AppResult<bool> {
+    let n: i64 = x
+        .into()
+        .scalar(query("SELECT COUNT(*) FROM job_effects WHERE key = $1").bind(key))
+        .await?;
     Ok(n > 0)
 }
 
 /// Jobs waiting to run, by kind, for the queue-depth gauge.
-pub async fn depth(db: &Db) -> AppResult<Vec<(String, i64)>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, (String, i64)>(
-                "SELECT kind, COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY kind"
-            )
-            .fetch_all(pool)
-        )
-        .await)
+pub async fn depth(x: impl Into<Exec<'_>>) -> AppResult<Vec<(String, i64)>> {
+    x.into()
+        .fetch_all(query(
+            "SELECT kind, COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY kind",
+        ))
+        .await
 }
 
 /// Deletes finished jobs older than `before`, keeping dead ones for an admin to see.
-pub async fn delete_succeeded_before(db: &Db, before: DateTime<Utc>) -> AppResult<u64> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query("DELETE FROM jobs WHERE state = 'succeeded' AND finished_at < $1")
-                .bind(before)
-                .execute(pool)
+pub async fn delete_succeeded_before(
+    x: impl Into<Exec<'_>>,
+    before: DateTime<Utc>,
+) -> AppResult<u64> {
+    x.into()
+        .execute(
+            query("DELETE FROM jobs WHERE state = 'succeeded' AND finished_at < $1").bind(before),
         )
         .await
-        .map(|r| r.rows_affected()))
 }
 
 /// Outbox events not yet relayed.
-pub async fn pending_event_count(db: &Db) -> AppResult<i64> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events WHERE relayed_at IS NULL")
-                .fetch_one(pool)
-        )
-        .await)
+pub async fn pending_event_count(x: impl Into<Exec<'_>>) -> AppResult<i64> {
+    x.into()
+        .scalar(query(
+            "SELECT COUNT(*) FROM outbox_events WHERE relayed_at IS NULL",
+        ))
+        .await
 }

@@ -8,14 +8,22 @@
 //!   `nexus serve` start and with `nexus migrate`, guarded against concurrent starts: a
 //!   PostgreSQL advisory lock (sqlx's migrator), and an exclusive file lock beside the
 //!   SQLite file (`nexus.db.lock`), where sqlx has no lock of its own.
-//! - Query functions take the pool through [`with_pool!`], so one SQL text (written with
-//!   `$1` placeholders, which both backends accept) serves both, and the few places where
-//!   dialects differ branch visibly.
+//! - [`exec`]: the one executor. Every query function takes `impl Into<Exec>`, so it runs
+//!   on the pool (`&db`) or as a step of a transaction (`&mut tx`); one SQL text (with
+//!   `$1` placeholders, which both backends accept) serves both backends, and the few
+//!   places where dialects differ branch visibly on [`Exec::backend`].
+//! - [`constraints`]: the one table from database constraints to the domain's
+//!   uniqueness rules, so no constraint, table or column name reaches a client.
+//! - One module per domain's tables: [`identity`], [`hub`], [`discussion`], [`jobs`],
+//!   [`webhooks`], [`idempotency`], [`notify`].
 //!
-//! Every query runs under a client-side timeout ([`Db::run`]) and every pool under an
-//! acquire timeout, so a frozen database becomes quick 503s rather than hung requests.
+//! Every query runs under a client-side timeout (carried by the executor) and every pool
+//! under an acquire timeout, so a frozen database becomes quick 503s rather than hung
+//! requests.
 
+pub mod constraints;
 pub mod discussion;
+pub mod exec;
 pub mod hub;
 pub mod idempotency;
 pub mod identity;
@@ -37,6 +45,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use exec::{Arg, Exec, IntoArg, Query, Row, query};
+
 pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -56,25 +66,12 @@ impl Backend {
     }
 }
 
-/// The pool of one backend. Public so that query modules can match on it through
-/// [`with_pool!`]; everything else should go through [`Db`]'s methods.
+/// The pool of one backend. Public for tests that read the catalog of one engine;
+/// statements go through [`Exec`], everything else through [`Db`]'s methods.
 #[derive(Clone, Debug)]
 pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
-}
-
-/// Runs the same expression against whichever pool a [`Db`] holds. The body is compiled
-/// once per backend, so `sqlx::query(..).bind(..).fetch_one(pool)` type-checks against
-/// each driver's own types.
-#[macro_export]
-macro_rules! with_pool {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db.pool() {
-            $crate::Pool::Sqlite($pool) => $body,
-            $crate::Pool::Postgres($pool) => $body,
-        }
-    };
 }
 
 /// How long a pooled connection may sit unused before it is checked on its way out.
@@ -97,15 +94,15 @@ async fn ping_if_idle(
 }
 
 /// An open transaction of either backend. Obtain one with [`Db::begin`]; run statements in
-/// it through [`with_tx!`].
-pub enum Tx {
+/// it through [`Exec`] (`&mut tx`).
+pub(crate) enum Tx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 /// A transaction plus the query timeout of the [`Db`] it came from.
 pub struct DbTx {
-    pub tx: Tx,
+    pub(crate) tx: Tx,
     timeout: Duration,
 }
 
@@ -121,24 +118,6 @@ impl DbTx {
             Tx::Postgres(tx) => timed(timeout, tx.commit()).await,
         }
     }
-}
-
-/// Runs the same expression against the connection of a [`DbTx`], as [`with_pool!`] does
-/// for a pool: `with_tx!(tx, |conn| sqlx::query("…").execute(conn))`.
-#[macro_export]
-macro_rules! with_tx {
-    ($tx:expr, |$conn:ident| $body:expr) => {
-        match &mut $tx.tx {
-            $crate::Tx::Sqlite(t) => {
-                let $conn = &mut **t;
-                $body
-            }
-            $crate::Tx::Postgres(t) => {
-                let $conn = &mut **t;
-                $body
-            }
-        }
-    };
 }
 
 /// Awaits a query under `timeout` and maps its error (see [`Db::run`]).
@@ -354,31 +333,24 @@ impl Db {
             Backend::Sqlite => "ANALYZE",
             Backend::Postgres => "VACUUM (ANALYZE)",
         };
-        with_pool!(self, |pool| self
-            .run(sqlx::query(statement).execute(pool))
-            .await
-            .map(|_| ()))?;
+        Exec::from(self).execute(query(statement)).await?;
         Ok(())
     }
 
     /// Reverts every migration. Used by the migration tests; no command exposes it.
     pub async fn revert_all(&self) -> anyhow::Result<()> {
-        with_pool!(self, |pool| self
-            .migrator()
-            .undo(pool, 0)
-            .await
-            .context("reverting migrations"))
+        match &self.pool {
+            Pool::Sqlite(pool) => self.migrator().undo(pool, 0).await,
+            Pool::Postgres(pool) => self.migrator().undo(pool, 0).await,
+        }
+        .context("reverting migrations")
     }
 
     /// A round trip that proves the database answers and the schema is in place.
     pub async fn ping(&self) -> AppResult<()> {
-        let product: String = with_pool!(self, |pool| {
-            self.run(
-                sqlx::query_scalar("SELECT value FROM app_meta WHERE key = 'product'")
-                    .fetch_one(pool),
-            )
-            .await?
-        });
+        let product: String = Exec::from(self)
+            .scalar(query("SELECT value FROM app_meta WHERE key = 'product'"))
+            .await?;
         if product == "nexus" {
             Ok(())
         } else {
@@ -389,10 +361,7 @@ impl Db {
     }
 
     /// Awaits a query under the client-side timeout and maps its error.
-    pub async fn run<T>(
-        &self,
-        query: impl Future<Output = Result<T, sqlx::Error>>,
-    ) -> AppResult<T> {
+    async fn run<T>(&self, query: impl Future<Output = Result<T, sqlx::Error>>) -> AppResult<T> {
         timed(self.query_timeout, query).await
     }
 
@@ -411,16 +380,31 @@ impl Db {
     }
 
     pub fn stats(&self) -> PoolStats {
-        with_pool!(self, |pool| PoolStats {
-            max: pool.options().get_max_connections(),
-            open: pool.size(),
-            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-        })
+        let (max, open, idle) = match &self.pool {
+            Pool::Sqlite(pool) => (
+                pool.options().get_max_connections(),
+                pool.size(),
+                pool.num_idle(),
+            ),
+            Pool::Postgres(pool) => (
+                pool.options().get_max_connections(),
+                pool.size(),
+                pool.num_idle(),
+            ),
+        };
+        PoolStats {
+            max,
+            open,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        }
     }
 
     /// Closes every connection, waiting for checked-out ones to come back.
     pub async fn close(&self) {
-        with_pool!(self, |pool| pool.close().await)
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
@@ -432,13 +416,12 @@ pub fn map_sqlx_error(err: sqlx::Error) -> AppError {
             AppError::Unavailable("the database is not answering".into())
         }
         sqlx::Error::RowNotFound => AppError::not_found("not found"),
-        sqlx::Error::Database(db) if is_transient(db.code().as_deref()) => AppError::Unavailable(
-            format!("the database is busy ({}); retry shortly", db.message()),
-        ),
-        sqlx::Error::Database(db) if db.is_unique_violation() => AppError::Conflict(format!(
-            "already exists ({})",
-            db.constraint().unwrap_or("unique constraint")
-        )),
+        sqlx::Error::Database(db) if is_transient(db.code().as_deref()) => {
+            // The engine's own words may name a table or a lock; they are for the log.
+            tracing::info!(message = db.message(), "the database is busy");
+            AppError::Unavailable("the database is busy; retry shortly".into())
+        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => constraints::duplicate(&*db),
         other => AppError::Internal(anyhow::Error::new(other).context("database query")),
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
 use uuid::Uuid;
 
-use crate::{Db, with_pool};
+use crate::exec::{Exec, query};
 
 /// Whom an email goes to, and whether they want it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -21,16 +21,10 @@ pub struct Recipient {
 const RECIPIENT: &str = "SELECT id, email, display_name, email_notifications, email_digest, \
     email_verified_at IS NOT NULL AS verified, disabled_at IS NOT NULL AS disabled FROM users";
 
-pub async fn recipient(db: &Db, user: Uuid) -> AppResult<Option<Recipient>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, Recipient>(sqlx::AssertSqlSafe(format!(
-                "{RECIPIENT} WHERE id = $1"
-            )))
-            .bind(user)
-            .fetch_optional(pool)
-        )
-        .await)
+pub async fn recipient(x: impl Into<Exec<'_>>, user: Uuid) -> AppResult<Option<Recipient>> {
+    x.into()
+        .fetch_optional(query(format!("{RECIPIENT} WHERE id = $1")).bind(user))
+        .await
 }
 
 /// A note as a notification names it.
@@ -42,46 +36,41 @@ pub struct NoteRef {
     pub author_id: Uuid,
 }
 
-pub async fn note_ref(db: &Db, note: Uuid) -> AppResult<Option<NoteRef>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, NoteRef>(
-                "SELECT id, slug, title, author_id FROM notes WHERE id = $1"
-            )
-            .bind(note)
-            .fetch_optional(pool)
+pub async fn note_ref(x: impl Into<Exec<'_>>, note: Uuid) -> AppResult<Option<NoteRef>> {
+    x.into()
+        .fetch_optional(
+            query("SELECT id, slug, title, author_id FROM notes WHERE id = $1").bind(note),
         )
-        .await)
+        .await
 }
 
 /// Display name of a user, for "Ada commented on …".
-pub async fn display_name(db: &Db, user: Uuid) -> AppResult<Option<String>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-                .bind(user)
-                .fetch_optional(pool)
-        )
-        .await)
+pub async fn display_name(x: impl Into<Exec<'_>>, user: Uuid) -> AppResult<Option<String>> {
+    x.into()
+        .scalar_optional(query("SELECT display_name FROM users WHERE id = $1").bind(user))
+        .await
 }
 
 /// Users who get the digest: verified, enabled, opted in, following at least one topic;
 /// in id order after `after`, a page at a time.
-pub async fn digest_recipients(db: &Db, after: Option<Uuid>, limit: i64) -> AppResult<Vec<Uuid>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_scalar(
+pub async fn digest_recipients(
+    x: impl Into<Exec<'_>>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> AppResult<Vec<Uuid>> {
+    x.into()
+        .scalars(
+            query(
                 "SELECT u.id FROM users u \
                  WHERE u.email_digest AND u.email_verified_at IS NOT NULL \
                    AND u.disabled_at IS NULL AND ($1 IS NULL OR u.id > $1) \
                    AND EXISTS (SELECT 1 FROM topic_follows f WHERE f.user_id = u.id) \
-                 ORDER BY u.id LIMIT $2"
+                 ORDER BY u.id LIMIT $2",
             )
             .bind(after)
-            .bind(limit)
-            .fetch_all(pool)
+            .bind(limit),
         )
-        .await)
+        .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -95,15 +84,15 @@ pub struct DigestNote {
 /// Notes published in `[since, until)` in topics `user` follows, newest first, each
 /// once (under the first of its followed topics by title).
 pub async fn digest_notes(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     user: Uuid,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
     limit: i64,
 ) -> AppResult<Vec<DigestNote>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, DigestNote>(
+    x.into()
+        .fetch_all(
+            query(
                 "SELECT n.slug, n.title, n.summary, MIN(t.title) AS topic \
                  FROM topic_follows f \
                  JOIN note_topics nt ON nt.topic_id = f.topic_id \
@@ -112,13 +101,12 @@ pub async fn digest_notes(
                  WHERE f.user_id = $1 AND n.status = 'published' \
                    AND n.published_at >= $2 AND n.published_at < $3 \
                  GROUP BY n.id, n.slug, n.title, n.summary \
-                 ORDER BY n.id DESC LIMIT $4"
+                 ORDER BY n.id DESC LIMIT $4",
             )
             .bind(user)
             .bind(since)
             .bind(until)
-            .bind(limit)
-            .fetch_all(pool)
+            .bind(limit),
         )
-        .await)
+        .await
 }

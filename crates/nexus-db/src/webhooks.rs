@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
 use uuid::Uuid;
 
+use crate::Backend;
+use crate::exec::{Exec, placeholders, query};
 use crate::jobs::micros;
-use crate::{Db, DbTx, timed, with_pool, with_tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WebhookRow {
@@ -40,89 +41,74 @@ pub struct NewWebhook<'a> {
     pub events: &'a [String],
 }
 
-/// Endpoints `owner` has, counted inside `tx` so the per-owner limit holds against
-/// concurrent registrations (the transaction holds the writer lock on SQLite; on
-/// PostgreSQL the owner's row is locked first).
-pub async fn count_for_owner_tx(tx: &mut DbTx, owner: Uuid) -> AppResult<i64> {
-    let timeout = tx.timeout();
-    if matches!(tx.tx, crate::Tx::Postgres(_)) {
-        with_tx!(tx, |c| timed(
-            timeout,
-            sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
-                .bind(owner)
-                .execute(c)
-        )
-        .await?
-        .rows_affected());
+/// Endpoints `owner` has. Run inside the registering transaction (`&mut tx`) so the
+/// per-owner limit holds against concurrent registrations (the transaction holds the
+/// writer lock on SQLite; on PostgreSQL the owner's row is locked first).
+pub async fn count_for_owner(x: impl Into<Exec<'_>>, owner: Uuid) -> AppResult<i64> {
+    let mut x = x.into();
+    if x.backend() == Backend::Postgres {
+        x.execute(query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE").bind(owner))
+            .await?;
     }
-    with_tx!(tx, |c| timed(
-        timeout,
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM webhooks WHERE owner_id = $1")
-            .bind(owner)
-            .fetch_one(c)
-    )
-    .await)
+    x.scalar(query("SELECT COUNT(*) FROM webhooks WHERE owner_id = $1").bind(owner))
+        .await
 }
 
-pub async fn insert_tx(tx: &mut DbTx, hook: &NewWebhook<'_>, now: DateTime<Utc>) -> AppResult<()> {
-    let timeout = tx.timeout();
-    with_tx!(tx, |c| timed(
-        timeout,
-        sqlx::query(
+pub async fn insert(
+    x: impl Into<Exec<'_>>,
+    hook: &NewWebhook<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut x = x.into();
+    x.execute(
+        query(
             "INSERT INTO webhooks (id, owner_id, url, description, secret, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)"
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
         )
         .bind(hook.id)
         .bind(hook.owner)
         .bind(hook.url)
         .bind(hook.description)
         .bind(hook.secret)
-        .bind(now)
-        .execute(c)
+        .bind(now),
     )
-    .await?
-    .rows_affected());
+    .await?;
     for event in hook.events {
-        with_tx!(tx, |c| timed(
-            timeout,
-            sqlx::query("INSERT INTO webhook_events (webhook_id, event_type) VALUES ($1, $2)")
+        x.execute(
+            query("INSERT INTO webhook_events (webhook_id, event_type) VALUES ($1, $2)")
                 .bind(hook.id)
-                .bind(event)
-                .execute(c)
+                .bind(event),
         )
-        .await?
-        .rows_affected());
+        .await?;
     }
     Ok(())
 }
 
-pub async fn find(db: &Db, id: Uuid) -> AppResult<Option<WebhookRow>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(format!(
+pub async fn find(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<Option<WebhookRow>> {
+    x.into()
+        .fetch_optional(
+            query(format!(
                 "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"
-            )))
-            .bind(id)
-            .fetch_optional(pool)
+            ))
+            .bind(id),
         )
-        .await)
+        .await
 }
 
 /// An owner's endpoints, oldest first (there are at most `webhooks.max_per_owner`).
-pub async fn list_for_owner(db: &Db, owner: Uuid) -> AppResult<Vec<WebhookRow>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(format!(
+pub async fn list_for_owner(x: impl Into<Exec<'_>>, owner: Uuid) -> AppResult<Vec<WebhookRow>> {
+    x.into()
+        .fetch_all(
+            query(format!(
                 "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE owner_id = $1 ORDER BY id"
-            )))
-            .bind(owner)
-            .fetch_all(pool)
+            ))
+            .bind(owner),
         )
-        .await)
+        .await
 }
 
 /// The event types of each of `ids`, as `(webhook, type)` pairs.
-pub async fn event_types(db: &Db, ids: &[Uuid]) -> AppResult<Vec<(Uuid, String)>> {
+pub async fn event_types(x: impl Into<Exec<'_>>, ids: &[Uuid]) -> AppResult<Vec<(Uuid, String)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -133,71 +119,58 @@ pub async fn event_types(db: &Db, ids: &[Uuid]) -> AppResult<Vec<(Uuid, String)>
          ORDER BY webhook_id, event_type",
         marks.join(", ")
     );
-    with_pool!(db, |pool| {
-        let mut q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(sql.clone()));
-        for id in ids {
-            q = q.bind(*id);
-        }
-        db.run(q.fetch_all(pool)).await
-    })
+    x.into().fetch_all(query(sql).bind_all(ids)).await
 }
 
 /// Endpoints subscribed to `event_type` whose owner is not disabled, with the owner's
 /// role (an admin-only event reaches an endpoint only while its owner is an admin), in
 /// pages by id.
 pub async fn subscribed(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     event_type: &str,
     after: Option<Uuid>,
     limit: i64,
 ) -> AppResult<Vec<(Uuid, String)>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, (Uuid, String)>(
+    x.into()
+        .fetch_all(
+            query(
                 "SELECT e.webhook_id, u.role FROM webhook_events e \
                  JOIN webhooks w ON w.id = e.webhook_id \
                  JOIN users u ON u.id = w.owner_id \
                  WHERE e.event_type = $1 AND u.disabled_at IS NULL \
                    AND ($2 IS NULL OR e.webhook_id > $2) \
-                 ORDER BY e.webhook_id LIMIT $3"
+                 ORDER BY e.webhook_id LIMIT $3",
             )
             .bind(event_type)
             .bind(after)
-            .bind(limit)
-            .fetch_all(pool)
+            .bind(limit),
         )
-        .await)
+        .await
 }
 
-/// Which of `event_types` some endpoint is subscribed to, read inside `tx` (the outbox
-/// relay's): events of the other types need no fan-out job at all.
-pub async fn types_with_subscribers(tx: &mut DbTx, event_types: &[&str]) -> AppResult<Vec<String>> {
+/// Which of `event_types` some endpoint is subscribed to, read inside the outbox relay's
+/// transaction (`&mut tx`): events of the other types need no fan-out job at all.
+pub async fn types_with_subscribers(
+    x: impl Into<Exec<'_>>,
+    event_types: &[&str],
+) -> AppResult<Vec<String>> {
     if event_types.is_empty() {
         return Ok(Vec::new());
     }
-    let t = tx.timeout();
     let sql = format!(
         "SELECT DISTINCT event_type FROM webhook_events WHERE event_type IN ({})",
-        crate::hub::placeholders(1, event_types.len())
+        placeholders(1, event_types.len())
     );
-    with_tx!(tx, |c| {
-        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
-        for e in event_types {
-            q = q.bind(*e);
-        }
-        timed(t, q.fetch_all(c)).await
-    })
+    x.into()
+        .scalars(query(sql).bind_all(event_types.iter().copied()))
+        .await
 }
 
-pub async fn delete(db: &Db, id: Uuid) -> AppResult<bool> {
-    let n = with_pool!(db, |pool| db
-        .run(
-            sqlx::query("DELETE FROM webhooks WHERE id = $1")
-                .bind(id)
-                .execute(pool)
-        )
-        .await?
-        .rows_affected());
+pub async fn delete(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<bool> {
+    let n = x
+        .into()
+        .execute(query("DELETE FROM webhooks WHERE id = $1").bind(id))
+        .await?;
     Ok(n == 1)
 }
 
@@ -207,49 +180,46 @@ pub async fn delete(db: &Db, id: Uuid) -> AppResult<bool> {
 /// or if a previous probe's holder vanished (its `probe_until_us` passed). `true` for
 /// exactly one caller per probe.
 pub async fn take_probe(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     job: Uuid,
     now: DateTime<Utc>,
     probe_until: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let n = with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+    let n = x
+        .into()
+        .execute(
+            query(
                 "UPDATE webhooks SET breaker_state = 'half_open', probe_job = $2, \
                  probe_until_us = $4, updated_at = $5 \
                  WHERE id = $1 AND ( \
                    (breaker_state = 'open' AND open_until_us <= $3) \
-                   OR (breaker_state = 'half_open' AND (probe_until_us <= $3 OR probe_job = $2)))"
+                   OR (breaker_state = 'half_open' AND (probe_until_us <= $3 OR probe_job = $2)))",
             )
             .bind(id)
             .bind(job)
             .bind(micros(now))
             .bind(micros(probe_until))
-            .bind(now)
-            .execute(pool)
+            .bind(now),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(n == 1)
 }
 
 /// A delivery succeeded: the breaker closes and the failure count restarts. Writes only
 /// when something changes, so a healthy endpoint costs no update per delivery.
-pub async fn record_success(db: &Db, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+pub async fn record_success(x: impl Into<Exec<'_>>, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    x.into()
+        .execute(
+            query(
                 "UPDATE webhooks SET breaker_state = 'closed', consecutive_failures = 0, \
                  open_until_us = NULL, probe_job = NULL, probe_until_us = NULL, updated_at = $2 \
-                 WHERE id = $1 AND (breaker_state <> 'closed' OR consecutive_failures <> 0)"
+                 WHERE id = $1 AND (breaker_state <> 'closed' OR consecutive_failures <> 0)",
             )
             .bind(id)
-            .bind(now)
-            .execute(pool)
+            .bind(now),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(())
 }
 
@@ -257,30 +227,29 @@ pub async fn record_success(db: &Db, id: Uuid, now: DateTime<Utc>) -> AppResult<
 /// `open_until`) when the count reaches `threshold`, or at once when the failure was the
 /// half-open probe. Returns the state after the update.
 pub async fn record_failure(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     id: Uuid,
     threshold: i32,
     now: DateTime<Utc>,
     open_until: DateTime<Utc>,
 ) -> AppResult<Option<String>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_scalar::<_, String>(
+    x.into()
+        .scalar_optional(
+            query(
                 "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
                  breaker_state = CASE WHEN breaker_state = 'half_open' \
                      OR consecutive_failures + 1 >= $2 THEN 'open' ELSE breaker_state END, \
                  open_until_us = CASE WHEN breaker_state = 'half_open' \
                      OR consecutive_failures + 1 >= $2 THEN $4 ELSE open_until_us END, \
                  probe_job = NULL, probe_until_us = NULL, updated_at = $3 \
-                 WHERE id = $1 RETURNING breaker_state"
+                 WHERE id = $1 RETURNING breaker_state",
             )
             .bind(id)
             .bind(threshold)
             .bind(now)
-            .bind(micros(open_until))
-            .fetch_optional(pool)
+            .bind(micros(open_until)),
         )
-        .await)
+        .await
 }
 
 // ---- the delivery log -------------------------------------------------------------------
@@ -300,14 +269,14 @@ pub struct DeliveryRow {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn insert_delivery(db: &Db, d: &DeliveryRow) -> AppResult<()> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query(
+pub async fn insert_delivery(x: impl Into<Exec<'_>>, d: &DeliveryRow) -> AppResult<()> {
+    x.into()
+        .execute(
+            query(
                 "INSERT INTO webhook_deliveries (id, webhook_id, job_id, event_id, event_type, \
                  attempt, outcome, status_code, error, duration_ms, created_at) \
                  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
-                 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = $2)"
+                 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = $2)",
             )
             .bind(d.id)
             .bind(d.webhook_id)
@@ -319,33 +288,30 @@ pub async fn insert_delivery(db: &Db, d: &DeliveryRow) -> AppResult<()> {
             .bind(d.status_code)
             .bind(d.error.as_deref())
             .bind(d.duration_ms)
-            .bind(d.created_at)
-            .execute(pool)
+            .bind(d.created_at),
         )
-        .await?
-        .rows_affected());
+        .await?;
     Ok(())
 }
 
 /// An endpoint's deliveries, newest first, before the cursor's id.
 pub async fn deliveries(
-    db: &Db,
+    x: impl Into<Exec<'_>>,
     webhook: Uuid,
     before: Option<Uuid>,
     limit: i64,
 ) -> AppResult<Vec<DeliveryRow>> {
-    with_pool!(db, |pool| db
-        .run(
-            sqlx::query_as::<_, DeliveryRow>(
+    x.into()
+        .fetch_all(
+            query(
                 "SELECT id, webhook_id, job_id, event_id, event_type, attempt, outcome, \
                  status_code, error, duration_ms, created_at FROM webhook_deliveries \
                  WHERE webhook_id = $1 AND ($2 IS NULL OR id < $2) \
-                 ORDER BY id DESC LIMIT $3"
+                 ORDER BY id DESC LIMIT $3",
             )
             .bind(webhook)
             .bind(before)
-            .bind(limit)
-            .fetch_all(pool)
+            .bind(limit),
         )
-        .await)
+        .await
 }

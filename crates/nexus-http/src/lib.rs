@@ -121,9 +121,17 @@ pub fn assemble(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
     middleware::apply(router, &state.settings.http).with_state(state)
 }
 
-async fn not_found(uri: Uri) -> ApiError {
-    ApiError(AppError::not_found(format!(
-        "no resource at {}",
-        uri.path()
-    )))
+/// An unknown path: a problem under `/api/`, a bare 404 elsewhere, which the finaliser
+/// turns into an error page.
+async fn not_found(uri: Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if problem::is_api(uri.path()) {
+        ApiError(AppError::not_found(format!(
+            "no resource at {}",
+            uri.path()
+        )))
+        .into_response()
+    } else {
+        axum::http::StatusCode::NOT_FOUND.into_response()
+    }
 }

@@ -5,8 +5,10 @@
 //!   `IntoResponse` writes the problem and leaves a [`ProblemMarker`] in the response
 //!   extensions, carrying the internal cause for the log;
 //! - the framework answers on its own (unknown route, wrong method, body too large, a
-//!   panic, a rejected extractor); [`finalize`] turns any such error answer that is not
-//!   already JSON into a problem chosen by its status.
+//!   panic, a rejected extractor); under `/api/` [`finalize`] turns any such error answer
+//!   that is not already JSON into a problem chosen by its status. Everywhere else (the
+//!   web pages, Swagger UI, probes) it becomes a small HTML error page instead: problem
+//!   details are the API's error format, not a browser's.
 //!
 //! [`finalize`] runs outside both, adds `instance` and `request_id` to every problem, and
 //! logs internal causes once, so neither handlers nor the framework need to know them.
@@ -226,6 +228,8 @@ pub async fn finalize(req: Request, next: Next) -> Response {
         marker.problem
     } else if is_json(&resp) {
         return resp;
+    } else if !is_api(&instance) {
+        return error_page(resp, request_id.as_deref());
     } else {
         match kind_of_status(status) {
             Some(kind) => {
@@ -269,6 +273,52 @@ pub async fn finalize(req: Request, next: Next) -> Response {
         .headers
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     Response::from_parts(parts, Body::from(body))
+}
+
+/// The API surface, where every error is a problem. Everything else keeps its own error
+/// pages.
+pub(crate) fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// A framework error outside the API, as a page a browser shows: the status, its reason
+/// and the request id to quote. A body the framework wrote is replaced, because it may be
+/// plain text meant for API clients.
+fn error_page(resp: Response, request_id: Option<&str>) -> Response {
+    let status = resp.status();
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let id = request_id.map(html_escape).unwrap_or_default();
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{code} {reason} · Nexus</title></head>\
+         <body><main><h1>{code} {reason}</h1>\
+         <p>Request id: <code>{id}</code></p><p><a href=\"/\">Nexus</a></p></main></body></html>\n",
+        code = status.as_u16(),
+    );
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_ENCODING);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Request ids are checked to be plain when kept from a client, but the page escapes them
+/// anyway: it must not depend on that check.
+fn html_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 fn is_json(resp: &Response) -> bool {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use nexus_core::hub::{self, NoteKind, NoteStatus, SearchQuery};
 use nexus_core::identity::{Checker, Role, bounded_text};
-use nexus_core::{AppError, FieldError, error::AppResult};
+use nexus_core::{AppError, FieldError, Unique, error::AppResult};
 use nexus_db::hub as repo;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -484,7 +484,7 @@ impl Services {
         )
         .await
         {
-            Err(AppError::Conflict(_)) => {
+            Err(AppError::Duplicate(Unique::TopicSlug)) => {
                 return Err(AppError::Conflict(format!("the topic `{slug}` exists")));
             }
             other => other?,
@@ -1138,14 +1138,14 @@ pub(crate) async fn write_edit_in(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let content = e.prepared.content();
-    if !repo::update_note(tx, e.note.id, e.expected, &content, now).await? {
+    if !repo::update_note(&mut *tx, e.note.id, e.expected, &content, now).await? {
         return Err(stale(e.expected));
     }
     if let Some(ids) = e.topic_ids {
-        repo::set_topics(tx, e.note.id, ids).await?;
+        repo::set_topics(&mut *tx, e.note.id, ids).await?;
     }
     if let Some(tags) = e.tags {
-        repo::set_tags(tx, e.note.id, tags).await?;
+        repo::set_tags(&mut *tx, e.note.id, tags).await?;
     }
     let links: Vec<String> = e
         .prepared
@@ -1155,9 +1155,9 @@ pub(crate) async fn write_edit_in(
         .filter(|s| **s != e.note.slug)
         .cloned()
         .collect();
-    repo::set_links(tx, e.note.id, &links).await?;
+    repo::set_links(&mut *tx, e.note.id, &links).await?;
     repo::insert_revisions(
-        tx,
+        &mut *tx,
         &[repo::NewRevision {
             note: e.note.id,
             number: e.expected + 1,
@@ -1168,7 +1168,13 @@ pub(crate) async fn write_edit_in(
         }],
     )
     .await?;
-    repo::index_note(tx, e.note.id, &e.prepared.title, &e.prepared.search_text).await
+    repo::index_note(
+        &mut *tx,
+        e.note.id,
+        &e.prepared.title,
+        &e.prepared.search_text,
+    )
+    .await
 }
 
 fn stale(current: i32) -> AppError {
@@ -1289,7 +1295,7 @@ async fn write_new_notes_in(
             content: n.prepared.content(),
         })
         .collect();
-    repo::insert_notes(tx, &rows, now).await?;
+    repo::insert_notes(&mut *tx, &rows, now).await?;
     let mut topics = Vec::new();
     let mut tags = Vec::new();
     let mut links = Vec::new();
@@ -1305,11 +1311,11 @@ async fn write_new_notes_in(
                 .map(|target| (*id, target.as_str())),
         );
     }
-    repo::insert_topics(tx, &topics).await?;
-    repo::insert_tags(tx, &tags).await?;
-    repo::insert_links(tx, &links).await?;
+    repo::insert_topics(&mut *tx, &topics).await?;
+    repo::insert_tags(&mut *tx, &tags).await?;
+    repo::insert_links(&mut *tx, &links).await?;
     let slug_refs: Vec<&str> = slugs.iter().map(String::as_str).collect();
-    repo::resolve_links_to(tx, &slug_refs).await?;
+    repo::resolve_links_to(&mut *tx, &slug_refs).await?;
     let revisions: Vec<repo::NewRevision<'_>> = rows
         .iter()
         .map(|row| repo::NewRevision {
@@ -1321,7 +1327,7 @@ async fn write_new_notes_in(
             now,
         })
         .collect();
-    repo::insert_revisions(tx, &revisions).await?;
+    repo::insert_revisions(&mut *tx, &revisions).await?;
     let entries: Vec<(Uuid, &str, &str)> = notes
         .iter()
         .zip(&ids)
@@ -1333,7 +1339,7 @@ async fn write_new_notes_in(
             )
         })
         .collect();
-    repo::index_new_notes(tx, &entries).await?;
+    repo::index_new_notes(&mut *tx, &entries).await?;
     Ok((ids, slugs))
 }
 
@@ -1346,7 +1352,7 @@ async fn unique_slugs(tx: &mut nexus_db::DbTx, notes: &[(&str, Uuid)]) -> AppRes
         .map(|(title, _)| hub::note_slug(title))
         .collect();
     let mut checked: HashSet<String> = bases.iter().cloned().collect();
-    let mut taken = repo::slugs_taken(tx, &bases).await?;
+    let mut taken = repo::slugs_taken(&mut *tx, &bases).await?;
     let mut slugs = Vec::with_capacity(notes.len());
     for (base, (_, id)) in bases.iter().zip(notes) {
         let candidates: Vec<String> = std::iter::once(base.clone())
@@ -1358,7 +1364,7 @@ async fn unique_slugs(tx: &mut nexus_db::DbTx, notes: &[(&str, Uuid)]) -> AppRes
             .cloned()
             .collect();
         if taken.contains(base) && !unchecked.is_empty() {
-            taken.extend(repo::slugs_taken(tx, &unchecked).await?);
+            taken.extend(repo::slugs_taken(&mut *tx, &unchecked).await?);
             checked.extend(unchecked);
         }
         let slug = match candidates.into_iter().find(|c| !taken.contains(c)) {

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use nexus_core::identity::{Checker, Email, Handle, Password, Role, Track, bounded_text};
-use nexus_core::{AppError, FieldError, error::AppResult};
+use nexus_core::{AppError, FieldError, Unique, error::AppResult};
 use nexus_db::identity as repo;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -396,13 +396,13 @@ impl Services {
         .await;
         match inserted {
             Ok(()) => {}
-            Err(AppError::Conflict(what)) if what.contains("email") => {
+            Err(AppError::Duplicate(Unique::AccountEmail)) => {
                 // A concurrent registration took the address between check and insert.
                 drop(tx);
                 self.send_signup_attempt(&email.display).await;
                 return Ok(ACCEPTED);
             }
-            Err(AppError::Conflict(_)) => {
+            Err(AppError::Duplicate(Unique::AccountHandle)) => {
                 return Err(AppError::Conflict(format!(
                     "the handle `{}` is taken",
                     handle.as_str()
@@ -512,7 +512,7 @@ impl Services {
         let now = self.now();
         let session = Uuid::now_v7();
         let days = i64::try_from(self.settings.auth.refresh_token_ttl_days).unwrap_or(30);
-        repo::insert_session(tx, session, user_id, now, now + Duration::days(days)).await?;
+        repo::insert_session(&mut *tx, session, user_id, now, now + Duration::days(days)).await?;
         self.issue_pair(tx, user_id, session, now).await
     }
 

@@ -165,12 +165,12 @@ async fn killed_worker_scenario(dir: &Path, database_url: String) {
     .await;
     let sent = files();
     assert_eq!(sent.len(), JOBS, "each job's email exactly once: {sent:?}");
-    let attempts: Vec<(uuid::Uuid, i32)> = nexus_db::with_pool!(db, |pool| {
-        sqlx::query_as("SELECT id, attempts FROM jobs WHERE kind = 'email.send' ORDER BY id")
-            .fetch_all(pool)
-            .await
-            .unwrap()
-    });
+    let attempts: Vec<(uuid::Uuid, i32)> = nexus_db::Exec::from(&db)
+        .fetch_all(nexus_db::query(
+            "SELECT id, attempts FROM jobs WHERE kind = 'email.send' ORDER BY id",
+        ))
+        .await
+        .unwrap();
     let retried = attempts.iter().filter(|(_, a)| *a == 2).count();
     assert_eq!(
         retried, CONCURRENCY,

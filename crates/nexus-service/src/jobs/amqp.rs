@@ -163,8 +163,7 @@ async fn publish_batch(
     channel: &Channel,
 ) -> anyhow::Result<usize> {
     let mut tx = services.db.begin().await?;
-    let due =
-        repo::lock_unpublished(&mut tx, services.db.backend(), Utc::now(), PUBLISH_BATCH).await?;
+    let due = repo::lock_unpublished(&mut tx, Utc::now(), PUBLISH_BATCH).await?;
     if due.is_empty() {
         return Ok(0);
     }

@@ -173,7 +173,7 @@ impl Jobs {
     ) -> AppResult<bool> {
         let now = Utc::now();
         let job = self.new_job(kind, payload, opts, now);
-        repo::insert_job_tx(tx, &job, now).await
+        repo::insert_job(&mut *tx, &job, now).await
     }
 
     /// Enqueues on its own; `false` when the dedupe key was already taken.
@@ -203,7 +203,14 @@ impl Jobs {
     /// Records a domain event in the caller's transaction (the outbox).
     pub async fn emit(&self, tx: &mut DbTx, event: &DomainEvent) -> AppResult<Uuid> {
         let id = Uuid::now_v7();
-        repo::insert_event(tx, id, event.event_type(), &event.payload(), Utc::now()).await?;
+        repo::insert_event(
+            &mut *tx,
+            id,
+            event.event_type(),
+            &event.payload(),
+            Utc::now(),
+        )
+        .await?;
         Ok(id)
     }
 

@@ -252,7 +252,7 @@ async fn relay_loop(services: Services, stop: CancellationToken) {
 /// job kind, so a batch relayed twice (two relays racing on SQLite) adds nothing.
 pub async fn relay_once(services: &Services) -> nexus_core::error::AppResult<usize> {
     let mut tx = services.db.begin().await?;
-    let events = repo::lock_pending_events(&mut tx, services.db.backend(), RELAY_BATCH).await?;
+    let events = repo::lock_pending_events(&mut tx, RELAY_BATCH).await?;
     let now = Utc::now();
     // A fan-out job for an event type no endpoint receives would find nobody to deliver
     // to; skipping it saves a job per note written when nobody uses webhooks. Read in

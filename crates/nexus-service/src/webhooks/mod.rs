@@ -212,14 +212,14 @@ impl Services {
         let secret = new_secret()?;
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
-        let owned = repo::count_for_owner_tx(&mut tx, actor.id).await?;
+        let owned = repo::count_for_owner(&mut tx, actor.id).await?;
         let limit = self.settings.webhooks.max_per_owner;
         if owned >= i64::from(limit) {
             return Err(AppError::Conflict(format!(
                 "you have {owned} webhooks, the most one account may have ({limit}); delete one first"
             )));
         }
-        repo::insert_tx(
+        repo::insert(
             &mut tx,
             &repo::NewWebhook {
                 id,

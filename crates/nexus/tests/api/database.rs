@@ -28,12 +28,10 @@ async fn concurrent_starts_migrate_once_without_racing(backend: Backend) {
     for h in handles {
         dbs.push(h.await.unwrap());
     }
-    let applied: i64 = nexus_db::with_pool!(dbs[0], |pool| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
-            .fetch_one(pool)
-            .await
-            .unwrap()
-    });
+    let applied: i64 = nexus_db::Exec::from(&dbs[0])
+        .scalar(nexus_db::query("SELECT COUNT(*) FROM _sqlx_migrations"))
+        .await
+        .unwrap();
     let expected = dbs[0]
         .migrator()
         .iter()

@@ -26,13 +26,13 @@ struct Inner {
 fn test_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .route(
-            "/test/echo",
+            "/api/test/echo",
             axum::routing::post(|JsonBody(e): JsonBody<Echo>| async move {
                 Json(serde_json::json!({"name": e.name, "count": e.inner.count}))
             }),
         )
         .route(
-            "/test/panic",
+            "/api/test/panic",
             axum::routing::get(|| async {
                 let secret = "internal-detail-42";
                 if secret.len() > 1 {
@@ -42,7 +42,7 @@ fn test_routes() -> OpenApiRouter<AppState> {
             }),
         )
         .route(
-            "/test/slow/{ms}",
+            "/api/test/slow/{ms}",
             axum::routing::get(
                 |axum::extract::Path(ms): axum::extract::Path<u64>| async move {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -59,6 +59,7 @@ async fn with_test_routes(backend: Backend) -> crate::helpers::TestApp {
 backend_tests!(
     health_and_readiness_answer,
     unknown_route_is_a_404_problem,
+    errors_outside_the_api_are_pages_not_problems,
     wrong_method_is_a_405_problem,
     json_bodies_are_checked_with_clear_problems,
     a_body_over_the_limit_is_a_413_problem,
@@ -101,14 +102,35 @@ async fn health_and_readiness_answer(backend: Backend) {
 
 async fn unknown_route_is_a_404_problem(backend: Backend) {
     let app = spawn_app(backend).await;
-    let body = assert_problem(app.get("/no/such/thing").await, 404, "not-found").await;
-    assert_eq!(body["instance"], "/no/such/thing");
-    assert_problem(app.get("/api/v1/nothing-here").await, 404, "not-found").await;
+    let body = assert_problem(app.get("/api/v1/nothing-here").await, 404, "not-found").await;
+    assert_eq!(body["instance"], "/api/v1/nothing-here");
+}
+
+/// Problem details are the API's error format; outside `/api/` (pages, probes, docs) a
+/// framework error is an HTML page with the same status and the request id.
+async fn errors_outside_the_api_are_pages_not_problems(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let resp = app.get("/no/such/thing").await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("<h1>404 Not Found</h1>"), "{page}");
+    assert!(page.contains(&id), "the page names the request id: {page}");
+    let resp = app.client.delete(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert!(resp.headers()["allow"].to_str().unwrap().contains("GET"));
+    assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
 }
 
 async fn wrong_method_is_a_405_problem(backend: Backend) {
     let app = spawn_app(backend).await;
-    let resp = app.client.delete(app.url("/healthz")).send().await.unwrap();
+    let resp = app
+        .client
+        .delete(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     let allow = resp.headers().get("allow").cloned();
     assert_problem(resp, 405, "method-not-allowed").await;
     assert!(allow.is_some_and(|a| a.to_str().unwrap().contains("GET")));
@@ -119,20 +141,21 @@ async fn json_bodies_are_checked_with_clear_problems(backend: Backend) {
     let good = r#"{"name":"ada","inner":{"count":3}}"#;
 
     let resp = app
-        .post_raw("/test/echo", Some("application/json"), good)
+        .post_raw("/api/test/echo", Some("application/json"), good)
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["count"], 3);
 
     // Missing and wrong content types.
     assert_problem(
-        app.post_raw("/test/echo", None, good).await,
+        app.post_raw("/api/test/echo", None, good).await,
         415,
         "unsupported-media-type",
     )
     .await;
     assert_problem(
-        app.post_raw("/test/echo", Some("text/plain"), good).await,
+        app.post_raw("/api/test/echo", Some("text/plain"), good)
+            .await,
         415,
         "unsupported-media-type",
     )
@@ -141,7 +164,7 @@ async fn json_bodies_are_checked_with_clear_problems(backend: Backend) {
     // Malformed JSON, an empty body, trailing garbage, invalid UTF-8.
     for bad in [&b"{\"name\": "[..], b"", b"{} x", b"\xff\xfe\xfd"] {
         assert_problem(
-            app.post_raw("/test/echo", Some("application/json"), bad.to_vec())
+            app.post_raw("/api/test/echo", Some("application/json"), bad.to_vec())
                 .await,
             400,
             "bad-request",
@@ -152,7 +175,7 @@ async fn json_bodies_are_checked_with_clear_problems(backend: Backend) {
     // A wrong shape names the field.
     let body = assert_problem(
         app.post_raw(
-            "/test/echo",
+            "/api/test/echo",
             Some("application/json"),
             r#"{"name":"ada","inner":{"count":"three"}}"#,
         )
@@ -164,7 +187,7 @@ async fn json_bodies_are_checked_with_clear_problems(backend: Backend) {
     assert_eq!(body["errors"][0]["field"], "inner.count", "{body}");
     let body = assert_problem(
         app.post_raw(
-            "/test/echo",
+            "/api/test/echo",
             Some("application/json"),
             r#"{"inner":{"count":1}}"#,
         )
@@ -184,7 +207,7 @@ async fn json_bodies_are_checked_with_clear_problems(backend: Backend) {
     // Unicode passes through untouched.
     let resp = app
         .post_raw(
-            "/test/echo",
+            "/api/test/echo",
             Some("application/json; charset=utf-8"),
             r#"{"name":"Łukasz 🦀 名前","inner":{"count":0}}"#,
         )
@@ -205,7 +228,7 @@ async fn a_body_over_the_limit_is_a_413_problem(backend: Backend) {
     .await;
     let big = format!(r#"{{"name":"{}","inner":{{"count":1}}}}"#, "x".repeat(4096));
     assert_problem(
-        app.post_raw("/test/echo", Some("application/json"), big.clone())
+        app.post_raw("/api/test/echo", Some("application/json"), big.clone())
             .await,
         413,
         "payload-too-large",
@@ -215,7 +238,7 @@ async fn a_body_over_the_limit_is_a_413_problem(backend: Backend) {
     let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(big.into_bytes())]);
     let resp = app
         .client
-        .post(app.url("/test/echo"))
+        .post(app.url("/api/test/echo"))
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(stream))
         .send()
@@ -226,7 +249,7 @@ async fn a_body_over_the_limit_is_a_413_problem(backend: Backend) {
 
 async fn a_handler_panic_is_an_opaque_500_and_the_server_keeps_serving(backend: Backend) {
     let app = with_test_routes(backend).await;
-    let resp = app.get("/test/panic").await;
+    let resp = app.get("/api/test/panic").await;
     assert_eq!(resp.status(), 500);
     let text = resp.text().await.unwrap();
     assert!(
@@ -248,8 +271,8 @@ async fn a_request_over_the_timeout_is_a_503_problem(backend: Backend) {
         Some(test_routes()),
     )
     .await;
-    assert_problem(app.get("/test/slow/3000").await, 503, "timeout").await;
-    assert_eq!(app.get("/test/slow/10").await.status(), 200);
+    assert_problem(app.get("/api/test/slow/3000").await, 503, "timeout").await;
+    assert_eq!(app.get("/api/test/slow/10").await.status(), 200);
 }
 
 async fn request_ids_are_kept_when_safe_and_made_otherwise(backend: Backend) {
@@ -532,7 +555,7 @@ async fn problem_types_resolve_to_their_description(backend: Backend) {
 async fn an_in_flight_request_completes_during_shutdown(backend: Backend) {
     let mut app = with_test_routes(backend).await;
     let client = app.client.clone();
-    let url = app.url("/test/slow/1500");
+    let url = app.url("/api/test/slow/1500");
     let in_flight = tokio::spawn(async move { client.get(url).send().await });
     // Give the request time to reach the handler, then ask the server to stop.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -562,7 +585,7 @@ async fn shutdown_is_bounded_by_the_drain_timeout(backend: Backend) {
     )
     .await;
     let client = app.client.clone();
-    let url = app.url("/test/slow/600000");
+    let url = app.url("/api/test/slow/600000");
     let _hung = tokio::spawn(async move { client.get(url).send().await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     app.begin_shutdown();

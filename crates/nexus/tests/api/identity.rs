@@ -882,18 +882,13 @@ async fn expired_email_codes_and_personal_tokens_are_refused(backend: Backend) {
     // Move every expiry into the past, as time passing would.
     let past = chrono::Utc::now() - chrono::Duration::minutes(1);
     let db = &app.state.db;
-    nexus_db::with_pool!(db, |p| {
-        sqlx::query("UPDATE email_tokens SET expires_at = $1")
-            .bind(past)
-            .execute(p)
-            .await
-            .unwrap();
-        sqlx::query("UPDATE personal_access_tokens SET expires_at = $1")
-            .bind(past)
-            .execute(p)
-            .await
-            .unwrap();
-    });
+    let mut x = nexus_db::Exec::from(db);
+    x.execute(nexus_db::query("UPDATE email_tokens SET expires_at = $1").bind(past))
+        .await
+        .unwrap();
+    x.execute(nexus_db::query("UPDATE personal_access_tokens SET expires_at = $1").bind(past))
+        .await
+        .unwrap();
     let code = app
         .code_from_email("ada@example.com", "Verification code")
         .await;

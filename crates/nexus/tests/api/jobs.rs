@@ -86,10 +86,10 @@ async fn registration_email_is_sent_by_the_queue_and_its_code_leaves_the_ledger(
 }
 
 async fn sqlx_count(app: &TestApp, sql: &'static str) -> i64 {
-    nexus_db::with_pool!(app.state.db, |pool| sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(pool)
+    nexus_db::Exec::from(&app.state.db)
+        .scalar::<i64>(nexus_db::query(sql))
         .await
-        .unwrap())
+        .unwrap()
 }
 
 async fn a_comment_is_an_outbox_event_that_emails_the_note_author_once(backend: Backend) {
@@ -134,13 +134,12 @@ async fn a_comment_is_an_outbox_event_that_emails_the_note_author_once(backend: 
     );
     // Relaying the same events again adds no jobs: their dedupe keys are taken.
     let before = sqlx_count(&app, "SELECT COUNT(*) FROM jobs").await;
-    nexus_db::with_pool!(app.state.db, |pool| sqlx::query(
-        "UPDATE outbox_events SET relayed_at = NULL"
-    )
-    .execute(pool)
-    .await
-    .unwrap()
-    .rows_affected());
+    nexus_db::Exec::from(&app.state.db)
+        .execute(nexus_db::query(
+            "UPDATE outbox_events SET relayed_at = NULL",
+        ))
+        .await
+        .unwrap();
     nexus_service::jobs::worker::relay_once(&app.state.services)
         .await
         .unwrap();
@@ -347,13 +346,10 @@ async fn two_workers_send_the_weekly_digest_once_per_user(backend: Backend) {
             .all(|m| !m.contains("weekly Nexus digest"))
     );
     let key = nexus_core::schedule::period_key("weekly_digest", fire);
-    let fanouts: i64 = nexus_db::with_pool!(app.state.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM jobs WHERE dedupe_key = $1"
-    )
-    .bind(&key)
-    .fetch_one(pool)
-    .await
-    .unwrap());
+    let fanouts: i64 = nexus_db::Exec::from(&app.state.db)
+        .scalar(nexus_db::query("SELECT COUNT(*) FROM jobs WHERE dedupe_key = $1").bind(&key))
+        .await
+        .unwrap();
     assert_eq!(fanouts, 1);
     drop(second_worker);
 }

@@ -9,6 +9,7 @@ mod discussion;
 mod foundation;
 mod hub;
 mod identity;
+mod internals;
 mod jobs;
 mod safety;
 mod webhooks;
