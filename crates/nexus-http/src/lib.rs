@@ -66,9 +66,18 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
+        AppState::with(db, settings, &[])
+    }
+
+    /// As [`AppState::new`], with registrations beyond the domains' own (test-only jobs).
+    pub fn with(
+        db: Db,
+        settings: Settings,
+        extra: &[nexus_service::Registration],
+    ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         Ok(AppState(Arc::new(AppStateInner {
-            services: Services::new(db.clone(), settings.clone())?,
+            services: Services::with(db.clone(), settings.clone(), extra)?,
             trusted_proxies: settings.http.trusted_proxy_nets().into(),
             db,
             settings,

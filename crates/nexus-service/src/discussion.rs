@@ -23,10 +23,10 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::{AuthUser, Principal};
+use crate::hub::events::HubEvent;
 use crate::hub::{
     Author, Edit, NoteListItem, Prepared, Topic, kind_of, status_of, topic_view, write_edit_in,
 };
-use crate::jobs::DomainEvent;
 use crate::page::{self, Page};
 
 /// The longest comment, in characters.
@@ -415,14 +415,14 @@ impl Services {
             },
         )
         .await?;
-        let event = DomainEvent::CommentCreated {
+        let event = HubEvent::CommentCreated {
             comment: id,
             note: note.id,
             author: actor.id,
         };
-        self.jobs.emit(&mut tx, &event).await?;
+        self.queue.emit(&mut tx, &event).await?;
         tx.commit().await?;
-        self.jobs.wake();
+        self.queue.wake();
         self.comment(actor, id).await
     }
 
@@ -540,14 +540,14 @@ impl Services {
             },
         )
         .await?;
-        let event = DomainEvent::ProposalCreated {
+        let event = HubEvent::ProposalCreated {
             proposal: id,
             note: note.id,
             proposer: actor.id,
         };
-        self.jobs.emit(&mut tx, &event).await?;
+        self.queue.emit(&mut tx, &event).await?;
         tx.commit().await?;
-        self.jobs.wake();
+        self.queue.wake();
         self.proposal(actor, id).await
     }
 
@@ -672,14 +672,14 @@ impl Services {
                 "the proposal was decided by someone else meanwhile".into(),
             ));
         }
-        let event = DomainEvent::ProposalDecided {
+        let event = HubEvent::ProposalDecided {
             proposal: id,
             note: note.id,
             accepted: true,
         };
-        self.jobs.emit(&mut tx, &event).await?;
+        self.queue.emit(&mut tx, &event).await?;
         tx.commit().await?;
-        self.jobs.wake();
+        self.queue.wake();
         // The note changed: cached answers showing it must go, as for any edit.
         self.cache.note_changed(&note.slug).await;
         self.proposal(actor, id).await
@@ -709,14 +709,14 @@ impl Services {
                 "the proposal was decided by someone else meanwhile".into(),
             ));
         }
-        let event = DomainEvent::ProposalDecided {
+        let event = HubEvent::ProposalDecided {
             proposal: id,
             note: p.note_id,
             accepted: false,
         };
-        self.jobs.emit(&mut tx, &event).await?;
+        self.queue.emit(&mut tx, &event).await?;
         tx.commit().await?;
-        self.jobs.wake();
+        self.queue.wake();
         self.proposal(actor, id).await
     }
 
@@ -735,13 +735,13 @@ impl Services {
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
         repo::insert_report(&mut tx, id, note.id, actor.id, &reason, Utc::now()).await?;
-        let event = DomainEvent::ReportFiled {
+        let event = HubEvent::ReportFiled {
             report: id,
             note: note.id,
         };
-        self.jobs.emit(&mut tx, &event).await?;
+        self.queue.emit(&mut tx, &event).await?;
         tx.commit().await?;
-        self.jobs.wake();
+        self.queue.wake();
         self.report(id).await
     }
 

@@ -21,9 +21,12 @@ use crate::Services;
 use crate::actor::{AuthUser, Principal};
 use crate::cache::{NoteAnswer, ReadCache};
 use crate::encoded::Encoded;
-use crate::jobs::DomainEvent;
+pub mod events;
+pub mod notifications;
+
 use crate::page::{self, Page};
 use crate::snippet;
+use events::HubEvent;
 
 // ---- inputs and outputs ---------------------------------------------------------------
 
@@ -676,18 +679,18 @@ impl Services {
         if announce {
             for ((note, id), slug) in notes.iter().zip(&ids).zip(&slugs) {
                 if note.prepared.status == NoteStatus::Published {
-                    let event = DomainEvent::NotePublished {
+                    let event = HubEvent::NotePublished {
                         note: *id,
                         slug: slug.clone(),
                         author: note.author,
                     };
-                    self.jobs.emit(&mut tx, &event).await?;
+                    self.queue.emit(&mut tx, &event).await?;
                 }
             }
         }
         tx.commit().await?;
         if announce {
-            self.jobs.wake();
+            self.queue.wake();
         }
         // A new slug was never cached; only first pages can now be out of date.
         self.cache.first_pages_changed().await;
@@ -819,15 +822,15 @@ impl Services {
         write_edit_in(&mut tx, &edit, Utc::now()).await?;
         if note.status != NoteStatus::Published.as_str() && prepared.status == NoteStatus::Published
         {
-            let event = DomainEvent::NotePublished {
+            let event = HubEvent::NotePublished {
                 note: note.id,
                 slug: note.slug.clone(),
                 author: note.author_id,
             };
-            self.jobs.emit(&mut tx, &event).await?;
+            self.queue.emit(&mut tx, &event).await?;
         }
         tx.commit().await?;
-        self.jobs.wake();
+        self.queue.wake();
         self.cache.note_changed(&note.slug).await;
         Ok(())
     }

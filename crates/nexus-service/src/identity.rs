@@ -6,6 +6,8 @@
 //! the same, and cost about the same (an argon2 verification runs whether or not the
 //! account exists).
 
+pub mod events;
+
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -19,7 +21,7 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::{AuthUser, Credential};
-use crate::jobs::{self, DomainEvent, JobKind};
+use crate::mail::send::{EMAIL_SEND, email_payload};
 use crate::mail::{self, templates};
 use crate::page::{self, Page};
 use crate::secrets::{self, PAT_PREFIX};
@@ -416,17 +418,17 @@ impl Services {
         let link = self.link("verify-email", &token);
         let message = templates::verify(&email.display, &name, &link, &token, hours);
         self.queue_email(&mut tx, message, user_id).await?;
-        self.jobs
+        self.queue
             .emit(
                 &mut tx,
-                &DomainEvent::UserRegistered {
+                &events::UserRegistered {
                     user: user_id,
                     handle: handle.as_str().to_owned(),
                 },
             )
             .await?;
         tx.commit().await?;
-        self.jobs.wake();
+        self.queue.wake();
         Ok(ACCEPTED)
     }
 
@@ -434,10 +436,10 @@ impl Services {
     /// enqueue is logged, never shown: the answer must not differ for taken addresses.
     async fn send_signup_attempt(&self, to: &str) {
         let message = templates::signup_attempt(to, &self.settings.public_url);
-        let payload = jobs::email_payload(message, true, None);
+        let payload = email_payload(message, true, None);
         if let Err(e) = self
-            .jobs
-            .enqueue(JobKind::EmailSend, &payload, &Default::default())
+            .queue
+            .enqueue(EMAIL_SEND, &payload, &Default::default())
             .await
         {
             tracing::error!(error = %e, "queueing a sign-up notice failed");
@@ -452,9 +454,9 @@ impl Services {
         message: mail::OutgoingEmail,
         user: Uuid,
     ) -> AppResult<()> {
-        let payload = jobs::email_payload(message, true, Some(user));
-        self.jobs
-            .enqueue_tx(tx, JobKind::EmailSend, &payload, &Default::default())
+        let payload = email_payload(message, true, Some(user));
+        self.queue
+            .enqueue_tx(tx, EMAIL_SEND, &payload, &Default::default())
             .await?;
         Ok(())
     }
@@ -604,7 +606,7 @@ impl Services {
         let message = templates::reset(&user.email, &user.display_name, &link, &token, minutes);
         self.queue_email(&mut tx, message, user.id).await?;
         tx.commit().await?;
-        self.jobs.wake();
+        self.queue.wake();
         Ok(ACCEPTED)
     }
 

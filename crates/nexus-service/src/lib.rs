@@ -2,18 +2,13 @@
 //!
 //! # Layout
 //! - [`Services`]: what a use case needs (database, token keys, password hasher, mailer,
-//!   login throttle), built once per process and shared.
-//! - [`actor`]: who is asking ([`actor::Principal`], [`actor::AuthUser`]) and the checks
-//!   on them (role, scope, verified email).
-//! - [`hub`]: topics, notes, revisions, cross-references and search.
-//! - [`discussion`]: comments, edit proposals, reports, follows, bookmarks and the feed.
-//! - [`identity`]: accounts, sign-in, sessions, personal access tokens, admin user
-//!   management.
-//! - [`page`]: cursor pagination shared by every list.
-//! - [`cache`]: in-process caches of the hottest read answers, invalidated by writes.
-//! - [`jobs`]: the durable job queue, the transactional outbox, schedules and workers.
-//! - [`secrets`], [`passwords`], [`mail`], [`throttle`]: the machinery behind identity.
-//! - [`ratelimit`]: request-rate limits (GCRA), in process or shared through Redis.
+//!   caches, limits, the job queue and the registry of what the domains run), built once
+//!   per process and shared. Each domain is reached through its own facade.
+//! - Domains, each a folder that owns its types, rules and use cases:
+//!   [`hub`] (topics, notes, revisions, links, search, and [`discussion`]),
+//!   [`identity`] (accounts, sessions, tokens), [`webhooks`].
+//! - Machinery that names no domain: [`jobs`] (queue, outbox, registry, workers),
+//!   [`cache`], [`ratelimit`], [`mail`], [`page`], [`actor`], [`encoded`].
 //!
 //! REST handlers and GraphQL resolvers call these functions and only translate inputs and
 //! outputs; business rules and authorization live here, once.
@@ -40,43 +35,94 @@ use std::time::Duration;
 use nexus_core::config::Settings;
 use nexus_db::Db;
 
-/// Shared state of the service layer. Cheap to clone.
+/// Shared state of the service layer: one pointer, cheap to clone.
 #[derive(Clone)]
-pub struct Services {
+pub struct Services(Arc<Core>);
+
+/// What every use case can reach through [`Services`].
+pub struct Core {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub tokens: secrets::AccessTokens,
     pub passwords: passwords::Passwords,
     pub mailer: mail::Mailer,
-    pub login_throttle: Arc<throttle::LoginThrottle>,
+    pub login_throttle: throttle::LoginThrottle,
     pub cache: cache::ReadCache,
-    pub rate_limiter: Arc<ratelimit::RateLimiter>,
-    pub jobs: jobs::Jobs,
+    pub rate_limiter: ratelimit::RateLimiter,
+    /// The durable job queue and the outbox.
+    pub queue: jobs::Jobs,
     /// The RabbitMQ transport of the job queue, when `amqp_url` is set.
     pub amqp: Option<jobs::amqp::AmqpLink>,
     /// The HTTP client of webhook deliveries.
     pub webhooks: webhooks::Outbound,
+    /// Job kinds, events, subscriptions and schedules, as the domains registered them.
+    pub registry: jobs::Registry,
+}
+
+impl std::ops::Deref for Services {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.0
+    }
+}
+
+/// Registers what one domain (or a test) adds to the job machinery.
+pub type Registration = fn(&mut jobs::Registry);
+
+/// The domains' registrations, in the order they are added.
+const DOMAINS: [Registration; 5] = [
+    mail::send::register,
+    identity::events::register,
+    hub::events::register,
+    hub::notifications::register,
+    webhooks::register,
+];
+
+/// Every domain's registrations plus `extra`.
+fn registry(extra: &[Registration]) -> jobs::Registry {
+    let mut registry = jobs::Registry::default();
+    for register in DOMAINS.iter().chain(extra) {
+        register(&mut registry);
+    }
+    registry
+}
+
+/// Checks the parts of the configuration that name what the domains register (job
+/// kinds in `jobs.max_attempts`, schedules in `jobs.schedules`).
+pub fn check_settings(settings: &Settings) -> Result<(), String> {
+    registry(&[]).check(&settings.jobs)
 }
 
 impl Services {
     pub fn new(db: Db, settings: Arc<Settings>) -> anyhow::Result<Services> {
+        Services::with(db, settings, &[])
+    }
+
+    /// As [`Services::new`], with `extra` registrations after the domains' own (a job
+    /// kind that exists only in a test).
+    pub fn with(
+        db: Db,
+        settings: Arc<Settings>,
+        extra: &[Registration],
+    ) -> anyhow::Result<Services> {
+        let registry = registry(extra);
+        registry.check(&settings.jobs).map_err(anyhow::Error::msg)?;
         std::fs::create_dir_all(&settings.data_dir)?;
         let tokens = secrets::AccessTokens::from_settings(&settings.auth, &settings.data_dir)?;
         let mailer = mail::Mailer::from_settings(&settings)?;
-        let jobs = jobs::Jobs::new(db.clone(), &settings.jobs);
+        let queue = jobs::Jobs::new(db.clone(), &settings.jobs);
         let amqp = settings
             .amqp_url
             .as_ref()
             .map(|url| jobs::amqp::AmqpLink::new(url.expose(), &settings.jobs.amqp_queue));
-        let login_throttle = Arc::new(throttle::LoginThrottle::new(
+        let login_throttle = throttle::LoginThrottle::new(
             settings.auth.login_failures_before_lockout,
             Duration::from_secs(settings.auth.login_lockout_secs),
-        ));
-        let rate_limiter = Arc::new(ratelimit::RateLimiter::new(
-            &settings.rate_limit,
-            settings.redis_url.as_ref(),
-        )?);
-        Ok(Services {
+        );
+        let rate_limiter =
+            ratelimit::RateLimiter::new(&settings.rate_limit, settings.redis_url.as_ref())?;
+        Ok(Services(Arc::new(Core {
             db,
             rate_limiter,
             tokens,
@@ -84,18 +130,71 @@ impl Services {
             mailer,
             login_throttle,
             cache: cache::ReadCache::new(&settings.cache, settings.redis_url.as_ref())?,
-            jobs,
+            queue,
             amqp,
             webhooks: webhooks::Outbound::new(
                 &settings.webhooks,
                 Duration::from_secs(settings.jobs.outbound_timeout_secs),
             )?,
+            registry,
             settings,
-        })
+        })))
     }
 
     /// Where jobs travel: `table` (the database) or `amqp` (RabbitMQ).
     pub fn jobs_backend(&self) -> &'static str {
         if self.amqp.is_some() { "amqp" } else { "table" }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> jobs::Registry {
+        super::registry(&[])
+    }
+
+    #[test]
+    fn the_domains_register_every_job_event_and_schedule_they_use() {
+        let r = registry();
+        let kinds: Vec<&str> = r.job_names().collect();
+        assert_eq!(
+            kinds,
+            [
+                "digest.fanout",
+                "digest.send",
+                "email.send",
+                "notify.author",
+                "webhook.deliver",
+                "webhook.fanout"
+            ]
+        );
+        assert!(r.check(&Settings::default().jobs).is_ok());
+        let jobs_of =
+            |event: &str| -> Vec<&str> { r.subscribers(event).iter().map(|s| s.0.name).collect() };
+        assert_eq!(
+            jobs_of("comment.created"),
+            ["notify.author", "webhook.fanout"]
+        );
+        assert_eq!(jobs_of("note.published"), ["webhook.fanout"]);
+        assert!(jobs_of("note.deleted").is_empty());
+        for event in r.event_types() {
+            assert!(jobs_of(event.name).contains(&"webhook.fanout"), "{event:?}");
+        }
+    }
+
+    #[test]
+    fn max_attempts_must_name_a_known_job_kind() {
+        let mut settings = Settings::default();
+        settings
+            .jobs
+            .max_attempts
+            .insert("webhook.deliver".into(), 12);
+        assert!(registry().check(&settings.jobs).is_ok());
+        settings.jobs.max_attempts.insert("email.sent".into(), 3);
+        let err = registry().check(&settings.jobs).unwrap_err();
+        assert!(err.contains("jobs.max_attempts.email.sent"), "{err}");
+        assert!(err.contains("unknown job kind"), "{err}");
     }
 }

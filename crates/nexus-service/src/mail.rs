@@ -10,6 +10,8 @@
 //! A job that runs twice after a crash therefore replaces its own file instead of adding
 //! a second, and an SMTP receiver can recognise a resend by its Message-ID.
 
+pub mod send;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

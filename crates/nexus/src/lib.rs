@@ -115,6 +115,16 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        Application::build_with(settings, &[]).await
+    }
+
+    /// As [`Application::build`], with job registrations beyond the domains' own (a job
+    /// kind that exists only in a test).
+    pub async fn build_with(
+        settings: Settings,
+        extra: &[nexus_service::Registration],
+    ) -> Result<Application, StartError> {
+        nexus_service::check_settings(&settings).map_err(StartError::Config)?;
         let db = open_database(&settings).await?;
         db.migrate().await?;
         refresh_statistics(&db).await;
@@ -123,7 +133,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (key `bind`)", settings.bind))?;
         Ok(Application {
             listener,
-            state: AppState::new(db, settings)?,
+            state: AppState::with(db, settings, extra)?,
             worker: true,
         })
     }

@@ -154,6 +154,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Job kinds and schedules are known to the service layer's registry, not to the
+    // configuration's own validation; a misspelt one is the same start-up error.
+    if let Err(e) = nexus_service::check_settings(&settings) {
+        eprintln!("nexus: configuration problems:\n{e}");
+        return ExitCode::from(2);
+    }
     match command {
         Command::Config => {
             print!("{}", settings.to_redacted_toml());

@@ -202,6 +202,22 @@ fn a_bad_value_names_its_key_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Job kinds and schedules are registered by the domains, not listed in the
+/// configuration's code; naming one nobody registered is still a start-up error.
+#[test]
+fn an_unknown_job_kind_or_schedule_names_its_key_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(nexus(dir.path())
+        .env("NEXUS_JOBS__MAX_ATTEMPTS", "{\"email.sent\"=3}")
+        .env("NEXUS_JOBS__SCHEDULES", "{daily_digest=\"0 0 8 * * *\"}")
+        .arg("serve"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("jobs.max_attempts.email.sent"), "{stderr}");
+    assert!(stderr.contains("known: digest.fanout"), "{stderr}");
+    assert!(stderr.contains("jobs.schedules.daily_digest"), "{stderr}");
+}
+
 #[test]
 fn config_prints_the_effective_settings_with_secrets_redacted() {
     let dir = tempfile::tempdir().unwrap();

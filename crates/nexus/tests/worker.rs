@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use nexus_core::config::{SecretUrl, Settings};
 use nexus_db::Db;
 use nexus_service::Services;
-use nexus_service::jobs::{EnqueueOptions, JobKind, email_payload};
+use nexus_service::jobs::EnqueueOptions;
 use nexus_service::mail::OutgoingEmail;
+use nexus_service::mail::send::{EMAIL_SEND, email_payload};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nexus");
 const JOBS: usize = 12;
@@ -108,8 +109,8 @@ async fn killed_worker_scenario(dir: &Path, database_url: String) {
         };
         assert!(
             services
-                .jobs
-                .enqueue(JobKind::EmailSend, &email_payload(email, true, None), &opts)
+                .queue
+                .enqueue(EMAIL_SEND, &email_payload(email, true, None), &opts)
                 .await
                 .unwrap()
         );

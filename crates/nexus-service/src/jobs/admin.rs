@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{JobKind, STATES};
+use super::STATES;
 use crate::Services;
 use crate::actor::AuthUser;
 use crate::page::{self, Page};
@@ -104,9 +104,9 @@ impl Services {
             ));
         }
         if let Some(kind) = &q.kind
-            && JobKind::parse(kind).is_none()
+            && self.registry.job_kind(kind).is_none()
         {
-            let kinds: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+            let kinds: Vec<&str> = self.registry.job_names().collect();
             problems.push(FieldError::new(
                 "kind",
                 format!("must be one of {}", kinds.join(", ")),
@@ -159,7 +159,7 @@ impl Services {
             };
         };
         tracing::info!(job = %id, admin = %actor.handle, "dead job retried");
-        self.jobs.wake();
+        self.queue.wake();
         Ok(view(row))
     }
 }

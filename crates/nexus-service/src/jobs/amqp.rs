@@ -120,7 +120,7 @@ impl AmqpLink {
 }
 
 pub(crate) async fn publish_loop(services: Services, link: AmqpLink, stop: CancellationToken) {
-    let idle = Duration::from_millis(services.jobs.settings().poll_interval_ms);
+    let idle = Duration::from_millis(services.queue.settings().poll_interval_ms);
     while !stop.is_cancelled() {
         let session = async {
             let (conn, channel) = link.open().await?;
@@ -136,7 +136,7 @@ pub(crate) async fn publish_loop(services: Services, link: AmqpLink, stop: Cance
                 if published < PUBLISH_BATCH as usize {
                     tokio::select! {
                         _ = stop.cancelled() => break,
-                        _ = services.jobs.woken().notified() => {}
+                        _ = services.queue.woken().notified() => {}
                         _ = tokio::time::sleep(idle) => {}
                     }
                 }
@@ -217,7 +217,7 @@ pub(crate) async fn consume_loop(
     slots: Arc<Semaphore>,
     stop: CancellationToken,
 ) {
-    let prefetch = u16::try_from(services.jobs.settings().concurrency).unwrap_or(u16::MAX);
+    let prefetch = u16::try_from(services.queue.settings().concurrency).unwrap_or(u16::MAX);
     while !stop.is_cancelled() {
         let session = async {
             let (conn, channel) = link.open().await?;
@@ -297,7 +297,7 @@ async fn handle_delivery(services: &Services, worker: &str, data: &[u8]) -> anyh
         return Ok(());
     };
     let now = Utc::now();
-    let until = now + Duration::from_secs(services.jobs.settings().lease_secs);
+    let until = now + Duration::from_secs(services.queue.settings().lease_secs);
     match repo::claim_one(&services.db, message.job_id, worker, now, until).await? {
         Some(job) => {
             super::worker::execute(services, worker, job).await;

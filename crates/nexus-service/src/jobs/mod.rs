@@ -21,7 +21,7 @@
 pub mod admin;
 pub mod amqp;
 pub mod events;
-pub(crate) mod handlers;
+pub mod registry;
 pub mod worker;
 
 use std::sync::Arc;
@@ -36,60 +36,8 @@ use rand::Rng;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use events::DomainEvent;
-pub use handlers::email_payload;
-
-/// The kinds of job Nexus runs. The string form is stored and shown in the admin API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobKind {
-    /// Send one rendered email.
-    EmailSend,
-    /// Tell a note's author about a comment or an edit proposal on it.
-    NotifyAuthor,
-    /// One period of the weekly digest: a `DigestSend` per subscribed user.
-    DigestFanout,
-    /// One user's weekly digest.
-    DigestSend,
-    /// One domain event: a `WebhookDeliver` per subscribed endpoint.
-    WebhookFanout,
-    /// One event to one webhook endpoint.
-    WebhookDeliver,
-}
-
-impl JobKind {
-    pub const ALL: [JobKind; 6] = [
-        JobKind::EmailSend,
-        JobKind::NotifyAuthor,
-        JobKind::DigestFanout,
-        JobKind::DigestSend,
-        JobKind::WebhookFanout,
-        JobKind::WebhookDeliver,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::EmailSend => "email.send",
-            JobKind::NotifyAuthor => "notify.author",
-            JobKind::DigestFanout => "digest.fanout",
-            JobKind::DigestSend => "digest.send",
-            JobKind::WebhookFanout => "webhook.fanout",
-            JobKind::WebhookDeliver => "webhook.deliver",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<JobKind> {
-        JobKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// Attempts before a job is dead, unless `jobs.max_attempts` says otherwise. Outbound
-    /// deliveries get more: the other side may be down for a while.
-    fn default_max_attempts(self) -> u32 {
-        match self {
-            JobKind::EmailSend | JobKind::WebhookDeliver => 8,
-            _ => 5,
-        }
-    }
-}
+pub use events::Event;
+pub use registry::{Done, JobError, JobKind, Registry};
 
 /// States of a job in the ledger.
 pub const STATES: [&str; 4] = ["queued", "running", "succeeded", "dead"];
@@ -125,12 +73,13 @@ impl Jobs {
         &self.settings
     }
 
+    /// Attempts before a job of `kind` is dead: `jobs.max_attempts` or the kind's own.
     pub fn max_attempts(&self, kind: JobKind) -> u32 {
         self.settings
             .max_attempts
-            .get(kind.as_str())
+            .get(kind.name)
             .copied()
-            .unwrap_or_else(|| kind.default_max_attempts())
+            .unwrap_or(kind.max_attempts)
     }
 
     /// When attempt `attempt` (1-based) failed, the next one is due after
@@ -154,7 +103,7 @@ impl Jobs {
     ) -> repo::NewJob<'a> {
         repo::NewJob {
             id: Uuid::now_v7(),
-            kind: kind.as_str(),
+            kind: kind.name,
             payload,
             max_attempts: i32::try_from(self.max_attempts(kind)).unwrap_or(5),
             run_at: opts.run_at.unwrap_or(now),
@@ -201,7 +150,7 @@ impl Jobs {
     }
 
     /// Records a domain event in the caller's transaction (the outbox).
-    pub async fn emit(&self, tx: &mut DbTx, event: &DomainEvent) -> AppResult<Uuid> {
+    pub async fn emit(&self, tx: &mut DbTx, event: &dyn Event) -> AppResult<Uuid> {
         let id = Uuid::now_v7();
         repo::insert_event(
             &mut *tx,
@@ -240,12 +189,6 @@ mod tests {
     use rand::SeedableRng;
 
     #[test]
-    fn configuration_knows_every_job_kind() {
-        let names: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(names, nexus_core::config::KNOWN_JOB_KINDS);
-    }
-
-    #[test]
     fn backoff_doubles_within_jitter_and_stops_at_the_cap() {
         let base = Duration::from_secs(2);
         let max = Duration::from_secs(60);
@@ -263,13 +206,5 @@ mod tests {
         assert!(spread.len() > 10, "jitter spreads retries: {spread:?}");
         assert!(backoff(base, max, i32::MAX, &mut rng) <= max);
         assert!(backoff(base, max, 0, &mut rng) <= base);
-    }
-
-    #[test]
-    fn every_kind_round_trips_through_its_name() {
-        for kind in JobKind::ALL {
-            assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
-        }
-        assert_eq!(JobKind::parse("email.sent"), None);
     }
 }

@@ -16,9 +16,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::events::{EventEnvelope, subscribers};
-use super::handlers::{self, Done, JobError};
-use super::{EnqueueOptions, JobKind};
+use super::EnqueueOptions;
+use super::events::EventEnvelope;
+use super::registry::{Done, JobError};
 use crate::Services;
 
 /// Events moved from the outbox per relay transaction.
@@ -44,7 +44,7 @@ pub fn worker_name() -> String {
 pub async fn run(services: Services, stop: CancellationToken, drain: Duration) {
     let name = Arc::new(worker_name());
     tracing::info!(worker = %name, backend = %services.jobs_backend(), "worker started");
-    let slots = Arc::new(Semaphore::new(services.jobs.settings().concurrency));
+    let slots = Arc::new(Semaphore::new(services.queue.settings().concurrency));
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(relay_loop(services.clone(), stop.clone()));
     tasks.spawn(schedule_loop(services.clone(), stop.clone()));
@@ -75,7 +75,7 @@ pub async fn run(services: Services, stop: CancellationToken, drain: Duration) {
         }
     }
     stop.cancelled().await;
-    let all = u32::try_from(services.jobs.settings().concurrency).unwrap_or(u32::MAX);
+    let all = u32::try_from(services.queue.settings().concurrency).unwrap_or(u32::MAX);
     if tokio::time::timeout(drain, slots.acquire_many(all))
         .await
         .is_err()
@@ -95,11 +95,11 @@ async fn pause(stop: &CancellationToken, d: Duration) -> bool {
 }
 
 fn poll_interval(services: &Services) -> Duration {
-    Duration::from_millis(services.jobs.settings().poll_interval_ms)
+    Duration::from_millis(services.queue.settings().poll_interval_ms)
 }
 
 fn lease(services: &Services) -> Duration {
-    Duration::from_secs(services.jobs.settings().lease_secs)
+    Duration::from_secs(services.queue.settings().lease_secs)
 }
 
 // ---- the table queue -------------------------------------------------------------------
@@ -142,7 +142,7 @@ async fn claim_loop(
             // Full, or nothing due: wait for a wake-up, a finished job or the next poll.
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = services.jobs.woken().notified() => {}
+                _ = services.queue.woken().notified() => {}
                 _ = tokio::time::sleep(idle) => {}
             }
         }
@@ -173,7 +173,13 @@ pub(crate) async fn execute(services: &Services, worker: &str, job: ClaimedJob) 
             }
         })
     };
-    let result = handlers::run(services, &job).await;
+    let result = match services.registry.job_kind(&job.kind) {
+        Some(kind) => (kind.run)(services, &job).await,
+        None => Err(JobError::permanent(format!(
+            "no handler for job kind `{}`",
+            job.kind
+        ))),
+    };
     heartbeat.abort();
     let now = Utc::now();
     let recorded = match result {
@@ -199,7 +205,7 @@ pub(crate) async fn execute(services: &Services, worker: &str, job: ClaimedJob) 
         Err(JobError { message, permanent }) => {
             metrics::counter!("jobs_failures_total", "kind" => kind.clone()).increment(1);
             let retry_at = (!permanent && job.attempts < job.max_attempts)
-                .then(|| now + services.jobs.backoff(job.attempts));
+                .then(|| now + services.queue.backoff(job.attempts));
             if retry_at.is_none() {
                 metrics::counter!("jobs_dead_total", "kind" => kind.clone()).increment(1);
                 tracing::warn!(job = %job.id, %kind, attempts = job.attempts, error = %message, "job is dead");
@@ -228,7 +234,7 @@ pub(crate) async fn execute(services: &Services, worker: &str, job: ClaimedJob) 
         }
     }
     // A finished job frees a slot: look for more at once.
-    services.jobs.wake();
+    services.queue.wake();
 }
 
 // ---- the outbox relay ------------------------------------------------------------------
@@ -254,13 +260,24 @@ pub async fn relay_once(services: &Services) -> nexus_core::error::AppResult<usi
     let mut tx = services.db.begin().await?;
     let events = repo::lock_pending_events(&mut tx, RELAY_BATCH).await?;
     let now = Utc::now();
-    // A fan-out job for an event type no endpoint receives would find nobody to deliver
-    // to; skipping it saves a job per note written when nobody uses webhooks. Read in
-    // the relay's transaction: an endpoint registered after this gets later events.
+    // A gated subscription (say, a fan-out to webhook endpoints) gets no job for event
+    // types nobody wants: that saves a job per note written when nobody uses webhooks.
+    // Each gate is asked once per batch, in the relay's transaction, so an endpoint
+    // registered after this gets later events.
     let mut types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     types.sort_unstable();
     types.dedup();
-    let hooked = nexus_db::webhooks::types_with_subscribers(&mut tx, &types).await?;
+    let mut wanted: std::collections::HashMap<&str, std::collections::HashSet<String>> =
+        Default::default();
+    for event_type in &types {
+        for (job, gate) in services.registry.subscribers(event_type) {
+            if let Some(gate) = gate
+                && !wanted.contains_key(job.name)
+            {
+                wanted.insert(job.name, gate(&mut tx, &types).await?);
+            }
+        }
+    }
     for event in &events {
         let envelope = EventEnvelope {
             event_id: event.id,
@@ -269,17 +286,21 @@ pub async fn relay_once(services: &Services) -> nexus_core::error::AppResult<usi
             data: event.payload.0.clone(),
         };
         let payload = serde_json::to_value(&envelope).unwrap_or_else(|_| json!({}));
-        for kind in subscribers(&event.event_type) {
-            if *kind == JobKind::WebhookFanout && !hooked.contains(&event.event_type) {
+        for (kind, gate) in services.registry.subscribers(&event.event_type) {
+            if gate.is_some()
+                && !wanted
+                    .get(kind.name)
+                    .is_some_and(|w| w.contains(&event.event_type))
+            {
                 continue;
             }
             let opts = EnqueueOptions {
-                dedupe_key: Some(format!("event:{}:{}", event.id, kind.as_str())),
+                dedupe_key: Some(format!("event:{}:{}", event.id, kind.name)),
                 run_at: None,
             };
             services
-                .jobs
-                .enqueue_tx(&mut tx, *kind, &payload, &opts)
+                .queue
+                .enqueue_tx(&mut tx, kind, &payload, &opts)
                 .await?;
         }
         repo::mark_relayed(&mut tx, event.id, now).await?;
@@ -287,7 +308,7 @@ pub async fn relay_once(services: &Services) -> nexus_core::error::AppResult<usi
     tx.commit().await?;
     if !events.is_empty() {
         metrics::counter!("outbox_events_relayed_total").increment(events.len() as u64);
-        services.jobs.wake();
+        services.queue.wake();
     }
     Ok(events.len())
 }
@@ -296,7 +317,7 @@ pub async fn relay_once(services: &Services) -> nexus_core::error::AppResult<usi
 
 async fn schedule_loop(services: Services, stop: CancellationToken) {
     let schedules: Vec<(String, Cron)> = services
-        .jobs
+        .queue
         .settings()
         .schedules
         .iter()
@@ -337,20 +358,17 @@ pub async fn fire_schedule(
     name: &str,
     fire: chrono::DateTime<Utc>,
 ) -> nexus_core::error::AppResult<bool> {
-    let kind = match name {
-        "weekly_digest" => JobKind::DigestFanout,
-        other => {
-            return Err(nexus_core::AppError::Internal(anyhow::anyhow!(
-                "no job for schedule `{other}`"
-            )));
-        }
+    let Some(kind) = services.registry.scheduled_job(name) else {
+        return Err(nexus_core::AppError::Internal(anyhow::anyhow!(
+            "no job for schedule `{name}`"
+        )));
     };
     let opts = EnqueueOptions {
         dedupe_key: Some(period_key(name, fire)),
         run_at: None,
     };
     let inserted = services
-        .jobs
+        .queue
         .enqueue(kind, &json!({ "schedule": name, "fire": fire }), &opts)
         .await?;
     if inserted {
@@ -365,17 +383,14 @@ async fn housekeeping_loop(services: Services, stop: CancellationToken) {
     loop {
         match repo::depth(&services.db).await {
             Ok(rows) => {
-                for kind in JobKind::ALL {
-                    let n = rows
-                        .iter()
-                        .find(|(k, _)| k == kind.as_str())
-                        .map_or(0, |(_, n)| *n);
-                    metrics::gauge!("jobs_queue_depth", "kind" => kind.as_str()).set(n as f64);
+                for kind in services.registry.job_names() {
+                    let n = rows.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n);
+                    metrics::gauge!("jobs_queue_depth", "kind" => kind).set(n as f64);
                 }
             }
             Err(e) => tracing::debug!(error = %e, "reading queue depth failed"),
         }
-        let keep = chrono::Duration::days(i64::from(services.jobs.settings().retention_days));
+        let keep = chrono::Duration::days(i64::from(services.queue.settings().retention_days));
         if let Err(e) = repo::delete_succeeded_before(&services.db, Utc::now() - keep).await {
             tracing::debug!(error = %e, "deleting old jobs failed");
         }

@@ -16,9 +16,23 @@ use uuid::Uuid;
 
 use super::target;
 use crate::Services;
-use crate::jobs::events::{ADMIN_ONLY_EVENTS, EventEnvelope};
-use crate::jobs::handlers::{Done, JobError};
-use crate::jobs::{EnqueueOptions, JobKind};
+use crate::jobs::EnqueueOptions;
+use crate::jobs::events::EventEnvelope;
+use crate::jobs::registry::{Done, JobError, JobKind, payload};
+
+/// One domain event: a `webhook.deliver` per subscribed endpoint.
+pub const WEBHOOK_FANOUT: JobKind = JobKind {
+    name: "webhook.fanout",
+    max_attempts: 5,
+    run: |s, job| Box::pin(async move { fanout(s, payload(job)?).await }),
+};
+
+/// One event to one webhook endpoint. Outbound: the other side may be down for a while.
+pub const WEBHOOK_DELIVER: JobKind = JobKind {
+    name: "webhook.deliver",
+    max_attempts: 8,
+    run: |s, job| Box::pin(async move { deliver(s, job, payload(job)?).await }),
+};
 
 /// The header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256>`.
 pub const SIGNATURE_HEADER: &str = "Nexus-Signature";
@@ -89,9 +103,12 @@ pub(crate) struct DeliverJob {
 
 /// One event to every endpoint subscribed to its type, one `webhook.deliver` job each,
 /// keyed by event and endpoint so that a fan-out run twice delivers nothing twice.
-pub(crate) async fn fanout(services: &Services, event: EventEnvelope) -> Result<Done, JobError> {
+async fn fanout(services: &Services, event: EventEnvelope) -> Result<Done, JobError> {
     const PAGE: i64 = 500;
-    let admin_only = ADMIN_ONLY_EVENTS.contains(&event.event_type.as_str());
+    let admin_only = services
+        .registry
+        .event_type(&event.event_type)
+        .is_some_and(|e| e.admin_only);
     let mut after = None;
     loop {
         let hooks = repo::subscribed(&services.db, &event.event_type, after, PAGE).await?;
@@ -109,8 +126,8 @@ pub(crate) async fn fanout(services: &Services, event: EventEnvelope) -> Result<
             })
             .unwrap_or_else(|_| json!({}));
             services
-                .jobs
-                .enqueue(JobKind::WebhookDeliver, &payload, &opts)
+                .queue
+                .enqueue(WEBHOOK_DELIVER, &payload, &opts)
                 .await?;
         }
         match hooks.last() {
@@ -121,11 +138,7 @@ pub(crate) async fn fanout(services: &Services, event: EventEnvelope) -> Result<
 }
 
 /// One delivery attempt, through the endpoint's breaker.
-pub(crate) async fn deliver(
-    services: &Services,
-    job: &ClaimedJob,
-    d: DeliverJob,
-) -> Result<Done, JobError> {
+async fn deliver(services: &Services, job: &ClaimedJob, d: DeliverJob) -> Result<Done, JobError> {
     let outbound = &services.webhooks;
     let Some(hook) = repo::find(&services.db, d.webhook_id).await? else {
         // The endpoint was deleted after the event: nothing to deliver to.

@@ -22,11 +22,26 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::AuthUser;
-use crate::jobs::events::{ADMIN_ONLY_EVENTS, EVENT_TYPES, EventEnvelope};
-use crate::jobs::{EnqueueOptions, JobKind};
+use crate::jobs::EnqueueOptions;
+use crate::jobs::events::EventEnvelope;
+use crate::jobs::registry::{Events, Registry};
 use crate::page::{self, Page};
 
-pub use deliver::{Outbound, SIGNATURE_HEADER, sign};
+pub use deliver::{Outbound, SIGNATURE_HEADER, WEBHOOK_DELIVER, WEBHOOK_FANOUT, sign};
+
+/// Every registered event type can go to webhooks, through one fan-out job per event,
+/// made only for types some endpoint receives.
+pub fn register(registry: &mut Registry) {
+    registry
+        .job(WEBHOOK_FANOUT)
+        .job(WEBHOOK_DELIVER)
+        .subscribe_gated(Events::All, WEBHOOK_FANOUT, |tx, types| {
+            Box::pin(async move {
+                let hooked = repo::types_with_subscribers(tx, types).await?;
+                Ok(hooked.into_iter().collect())
+            })
+        });
+}
 
 /// The event type of the deliveries `POST /webhooks/{id}/test` sends.
 pub const TEST_EVENT: &str = "webhook.test";
@@ -173,16 +188,19 @@ impl Services {
             ));
         }
         for event in &input.events {
-            if !EVENT_TYPES.contains(&event.as_str()) {
+            let Some(known) = self.registry.event_type(event) else {
+                let names: Vec<&str> = self.registry.event_types().map(|e| e.name).collect();
                 problems.push(FieldError::new(
                     "events",
                     format!(
                         "`{}` is not an event type; known: {}",
                         event.chars().take(60).collect::<String>(),
-                        EVENT_TYPES.join(", ")
+                        names.join(", ")
                     ),
                 ));
-            } else if ADMIN_ONLY_EVENTS.contains(&event.as_str()) && actor.role < Role::Admin {
+                continue;
+            };
+            if known.admin_only && actor.role < Role::Admin {
                 problems.push(FieldError::new(
                     "events",
                     format!("`{event}` is for admins only"),
@@ -337,8 +355,8 @@ impl Services {
             run_at: None,
         };
         let job_id = self
-            .jobs
-            .enqueue_new(JobKind::WebhookDeliver, &payload, &opts)
+            .queue
+            .enqueue_new(WEBHOOK_DELIVER, &payload, &opts)
             .await?
             .ok_or_else(|| AppError::Conflict("this test delivery is already queued".into()))?;
         Ok(TestDelivery { event_id, job_id })

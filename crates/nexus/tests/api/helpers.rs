@@ -246,12 +246,32 @@ pub async fn spawn_sibling(first: &TestApp, configure: impl FnOnce(&mut Settings
     serve(settings, None, None).await
 }
 
+/// An app whose job machinery also runs what `jobs` register (kinds that exist only in a
+/// test).
+pub async fn spawn_app_with_jobs(
+    backend: Backend,
+    jobs: &[nexus_service::Registration],
+) -> TestApp {
+    let env = TestEnv::new(backend).await;
+    let settings = env.settings.clone();
+    serve_with(settings, None, Some(env), jobs).await
+}
+
 async fn serve(
     settings: Settings,
     extra: Option<OpenApiRouter<AppState>>,
     env: Option<TestEnv>,
 ) -> TestApp {
-    let app = Application::build(settings)
+    serve_with(settings, extra, env, &[]).await
+}
+
+async fn serve_with(
+    settings: Settings,
+    extra: Option<OpenApiRouter<AppState>>,
+    env: Option<TestEnv>,
+    jobs: &[nexus_service::Registration],
+) -> TestApp {
+    let app = Application::build_with(settings, jobs)
         .await
         .expect("application builds");
     let addr = app.local_addr().expect("bound");

@@ -400,18 +400,18 @@ async fn rabbitmq_restarted_under_1000_queued_jobs_loses_none_and_repeats_none()
             run_at: None,
         };
         services
-            .jobs
+            .queue
             .enqueue_tx(
                 &mut tx,
-                nexus_service::jobs::JobKind::EmailSend,
-                &nexus_service::jobs::email_payload(email, true, None),
+                nexus_service::mail::send::EMAIL_SEND,
+                &nexus_service::mail::send::email_payload(email, true, None),
                 &opts,
             )
             .await
             .unwrap();
     }
     tx.commit().await.unwrap();
-    services.jobs.wake();
+    services.queue.wake();
     let succeeded = async || {
         sqlx_count(
             &app,

@@ -11,5 +11,6 @@ mod hub;
 mod identity;
 mod internals;
 mod jobs;
+mod registry;
 mod safety;
 mod webhooks;
