@@ -60,13 +60,15 @@ pub struct Settings {
 pub struct RateLimitSettings {
     /// Off only for benchmarks and trusted networks.
     pub enabled: bool,
-    /// Sign-in, registration and password reset: each route its own bucket, kept small
-    /// because every call costs an argon2 hash or sends an email.
+    /// Sign-in, registration and password reset: each operation its own bucket, kept
+    /// small because every call costs an argon2 hash or sends an email.
     pub auth: RatePolicy,
-    /// Every other POST, PUT, PATCH and DELETE, shared across routes.
+    /// Every other change, shared across operations and transports.
     pub write: RatePolicy,
-    /// GET and HEAD, shared across routes.
+    /// Reading objects and lists, shared across operations and transports.
     pub read: RatePolicy,
+    /// Full-text searches: each ranks many rows, so they have a budget of their own.
+    pub search: RatePolicy,
     /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
     pub redis_key_prefix: String,
 }
@@ -93,6 +95,10 @@ impl Default for RateLimitSettings {
             },
             read: RatePolicy {
                 limit: 600,
+                period_secs: 60,
+            },
+            search: RatePolicy {
+                limit: 120,
                 period_secs: 60,
             },
             redis_key_prefix: "nexus:rl:".into(),
@@ -670,7 +676,12 @@ impl Settings {
             problems.push("key `http.idempotency_ttl_hours`: must be between 1 and 720".into());
         }
         let rl = &self.rate_limit;
-        for (name, policy) in [("auth", rl.auth), ("write", rl.write), ("read", rl.read)] {
+        for (name, policy) in [
+            ("auth", rl.auth),
+            ("write", rl.write),
+            ("read", rl.read),
+            ("search", rl.search),
+        ] {
             if policy.limit == 0 || !(1..=86_400).contains(&policy.period_secs) {
                 problems.push(format!(
                     "key `rate_limit.{name}`: limit must be at least 1 and period_secs between 1 and 86400"

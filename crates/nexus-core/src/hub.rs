@@ -10,6 +10,8 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::FieldError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NoteKind {
@@ -70,12 +72,16 @@ impl NoteStatus {
     }
 }
 
-/// A URL slug: lowercase ASCII letters, digits and single hyphens, at most 80 characters.
-/// Non-ASCII text is transliterated (`Ünïcödé` → `unicode`) so titles in any script give
-/// a readable slug; a title with nothing transliterable gives `note`.
+/// The longest slug (of a note, a topic, or in a path or link), in characters.
+pub const SLUG_MAX_CHARS: usize = 80;
+
+/// A URL slug: lowercase ASCII letters, digits and single hyphens, at most
+/// [`SLUG_MAX_CHARS`] characters. Non-ASCII text is transliterated (`Ünïcödé` → `unicode`)
+/// so titles in any script give a readable slug; a title with nothing transliterable gives
+/// `note`.
 pub fn slugify(text: &str) -> String {
     let ascii = deunicode::deunicode(text).to_ascii_lowercase();
-    let mut slug = String::with_capacity(ascii.len().min(80));
+    let mut slug = String::with_capacity(ascii.len().min(SLUG_MAX_CHARS));
     let mut hyphen = false;
     for c in ascii.chars() {
         if c.is_ascii_alphanumeric() {
@@ -84,7 +90,7 @@ pub fn slugify(text: &str) -> String {
             }
             hyphen = false;
             slug.push(c);
-            if slug.len() >= 80 {
+            if slug.len() >= SLUG_MAX_CHARS {
                 break;
             }
         } else {
@@ -108,13 +114,35 @@ pub fn note_slug(title: &str) -> String {
 
 /// Whether `s` is already a well-formed slug (as accepted in paths and `[[links]]`).
 pub fn is_slug(s: &str) -> bool {
+    is_slug_within(s, SLUG_MAX_CHARS)
+}
+
+/// The slug rule, written once: 1 to `max` (at most [`SLUG_MAX_CHARS`]) lowercase ASCII
+/// letters, digits and single hyphens, neither first nor last.
+pub fn is_slug_within(s: &str, max: usize) -> bool {
     !s.is_empty()
-        && s.len() <= 80
+        && s.len() <= max.min(SLUG_MAX_CHARS)
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
         && !s.contains("--")
+}
+
+/// `raw` as a slug of at most `max` characters, or the field error that says what a slug
+/// is. No trimming or case folding: callers that accept loose input normalise it first.
+pub fn parse_slug(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    if is_slug_within(raw, max) {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new(
+            field,
+            format!(
+                "must be 1-{} characters of a-z, 0-9 and single -",
+                max.min(SLUG_MAX_CHARS)
+            ),
+        ))
+    }
 }
 
 /// A Markdown body rendered for storage.
@@ -381,6 +409,29 @@ mod tests {
         assert_eq!(slugify("!!!"), "note");
         assert_eq!(slugify(&"a".repeat(500)).len(), 80);
         assert!(is_slug(&slugify("名前 とは")));
+    }
+
+    #[test]
+    fn the_slug_rule_bounds_length_and_shape() {
+        assert!(is_slug(&"a".repeat(SLUG_MAX_CHARS)));
+        assert!(!is_slug(&"a".repeat(SLUG_MAX_CHARS + 1)));
+        for bad in ["", "-a", "a-", "a--b", "A", "a_b", "ä"] {
+            assert!(!is_slug(bad), "{bad}");
+        }
+        assert!(is_slug_within("rust-async", 10));
+        assert!(!is_slug_within("rust-async", 9));
+        assert_eq!(parse_slug("slug", "rust", 80).unwrap(), "rust");
+        let e = parse_slug("tags[1]", &"x".repeat(41), 40).unwrap_err();
+        assert_eq!(e.field, "tags[1]");
+        assert_eq!(
+            e.message,
+            "must be 1-40 characters of a-z, 0-9 and single -"
+        );
+        let e = parse_slug("slug", "Not A Slug", SLUG_MAX_CHARS).unwrap_err();
+        assert_eq!(
+            e.message,
+            "must be 1-80 characters of a-z, 0-9 and single -"
+        );
     }
 
     #[test]

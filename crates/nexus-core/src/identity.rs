@@ -86,13 +86,16 @@ pub struct Email {
 }
 
 impl Email {
+    /// The longest address, in bytes (RFC 5321's path limit less the angle brackets).
+    pub const MAX: usize = 254;
+
     pub fn parse(field: &str, raw: &str) -> Result<Email, FieldError> {
         let s = raw.trim();
         let bad = |m: &str| Err(FieldError::new(field, m));
         if s.is_empty() {
             return bad("must not be empty");
         }
-        if s.len() > 254 {
+        if s.len() > Self::MAX {
             return bad("must be at most 254 characters");
         }
         let Some((local, domain)) = s.rsplit_once('@') else {

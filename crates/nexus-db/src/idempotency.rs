@@ -1,8 +1,10 @@
 //! Stored answers of POSTs made with an `Idempotency-Key`.
 //!
-//! Each statement stands alone (no transaction): claiming a key is one `INSERT … ON
-//! CONFLICT DO NOTHING`, which exactly one of several concurrent requests wins on either
-//! backend, and the winner alone later writes the answer or releases the claim.
+//! Claiming a key is one `INSERT … ON CONFLICT DO NOTHING`, which exactly one of several
+//! concurrent requests wins on either backend, and the winner alone later writes the
+//! answer or releases the claim. In between, the use case records its committed result
+//! ([`record_effect`]) in its own transaction, so a key whose effect happened is never
+//! released or run again, even if the answer was never stored.
 
 use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
@@ -17,6 +19,8 @@ pub struct IdempotencyRow {
     /// JSON array of `[name, value]` pairs.
     pub headers: Option<String>,
     pub body: Option<Vec<u8>>,
+    /// The use case's committed result (JSON), once its transaction committed.
+    pub effect: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -55,7 +59,7 @@ pub async fn find(
     x.into()
         .fetch_optional(
             query(
-                "SELECT fingerprint, status, headers, body, created_at, expires_at \
+                "SELECT fingerprint, status, headers, body, effect, created_at, expires_at \
                  FROM idempotency_keys WHERE scope = $1 AND key = $2",
             )
             .bind(scope)
@@ -89,21 +93,45 @@ pub async fn complete(
         .map(|_| ())
 }
 
+/// Records the result a use case committed under a claimed key; called inside the use
+/// case's transaction, so the result exists exactly when the effect does.
+pub async fn record_effect(
+    x: impl Into<Exec<'_>>,
+    scope: &str,
+    key: &str,
+    effect: &str,
+) -> AppResult<()> {
+    x.into()
+        .execute(
+            query("UPDATE idempotency_keys SET effect = $3 WHERE scope = $1 AND key = $2")
+                .bind(scope)
+                .bind(key)
+                .bind(effect),
+        )
+        .await
+        .map(|_| ())
+}
+
 /// Gives up a claim whose request ended without an answer worth replaying, so that a
-/// retry runs afresh.
+/// retry runs afresh. A claim whose effect committed is kept: running it again would act
+/// twice.
 pub async fn release(x: impl Into<Exec<'_>>, scope: &str, key: &str) -> AppResult<()> {
     x.into()
         .execute(
-            query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL")
-                .bind(scope)
-                .bind(key),
+            query(
+                "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 \
+                 AND status IS NULL AND effect IS NULL",
+            )
+            .bind(scope)
+            .bind(key),
         )
         .await
         .map(|_| ())
 }
 
 /// Removes the row of `key` if it has expired, or if it is a claim older than
-/// `abandoned_before` (its process died mid-request). `true` when a row went.
+/// `abandoned_before` (its process died mid-request) whose effect never committed.
+/// `true` when a row went.
 pub async fn remove_if_dead(
     x: impl Into<Exec<'_>>,
     scope: &str,
@@ -116,7 +144,7 @@ pub async fn remove_if_dead(
         .execute(
             query(
                 "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 \
-                 AND (expires_at <= $3 OR (status IS NULL AND created_at < $4))",
+                 AND (expires_at <= $3 OR (status IS NULL AND effect IS NULL AND created_at < $4))",
             )
             .bind(scope)
             .bind(key)

@@ -42,7 +42,12 @@ impl FromRequestParts<AppState> for Caller {
         let Some(token) = bearer_token(&parts.headers)? else {
             return Ok(Caller(Principal::Anonymous));
         };
-        let user = state.services.authenticate(token).await?;
+        let user = state
+            .services
+            .identity()
+            .sessions()
+            .authenticate(token)
+            .await?;
         Ok(Caller(Principal::User(user)))
     }
 }

@@ -5,17 +5,20 @@
 //!    address) and left in the request for the extractors ([`Resolved`], [`ClientIp`]). A
 //!    token that does not authenticate counts as anonymous here; the handler's own
 //!    extractor answers 401 for it.
-//! 2. Rate limits: one GCRA bucket per principal and route class (see
-//!    [`nexus_service::ratelimit`]). Every limited answer carries `RateLimit-Policy` and
-//!    `RateLimit` (draft-ietf-httpapi-ratelimit-headers); refusals are 429 problems with
-//!    `Retry-After`. Operational routes outside `/api/` are not limited, so probes and
-//!    scrapes never lock themselves out.
+//! 2. The request runs inside a [`RequestScope`] naming its client, so the use cases it
+//!    calls charge their rate limits by operation class (read, search, write, auth; see
+//!    [`nexus_service::safety`]) against the same buckets whichever transport calls them.
+//!    The decision they record becomes the `RateLimit-Policy` and `RateLimit` headers
+//!    (draft-ietf-httpapi-ratelimit-headers); refusals are 429 problems with
+//!    `Retry-After`. Routes that call no use case (probes, documents) are not limited.
 //! 3. Idempotency (draft-ietf-httpapi-idempotency-key-header): a POST with a key claims
 //!    `(principal, key)` in the database; the answer is stored and replayed to retries
-//!    with the same body (`Idempotent-Replayed: true`). The same key with another body is
-//!    422; while the first is running, 409. Server errors and 429s are not stored, so a
-//!    retry runs afresh. Keys expire after `http.idempotency_ttl_hours`; `nexus serve`
-//!    deletes expired ones periodically ([`cleanup_loop`]).
+//!    with the same body (`Idempotent-Replayed: true`). The use case records its result
+//!    in its own transaction, so a retry of a request whose process died after the
+//!    commit answers from that result instead of acting twice. The same key with another
+//!    body is 422; while the first is running, 409. Server errors and 429s are not
+//!    stored, so a retry runs afresh. Keys expire after `http.idempotency_ttl_hours`;
+//!    `nexus serve` deletes expired ones periodically ([`cleanup_loop`]).
 //!
 //! Stored answers contain what the first answer contained, secrets included (a new
 //! personal access token): that is what makes a lost answer recoverable by retrying, and
@@ -24,7 +27,7 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -33,7 +36,9 @@ use nexus_core::{AppError, FieldError};
 use nexus_db::Db;
 use nexus_db::idempotency as repo;
 use nexus_service::ratelimit::{Decision, Policy};
+use nexus_service::safety::{IdempotencyScope, RequestScope};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use crate::AppState;
 use crate::auth::{ClientIp, Resolved, bearer_token, client_ip};
@@ -43,15 +48,6 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 pub const RATELIMIT: &str = "ratelimit";
 pub const RATELIMIT_POLICY: &str = "ratelimit-policy";
-
-/// Sign-in, registration and password reset: each costs an argon2 hash or sends an email,
-/// so each gets its own strict bucket.
-const AUTH_ROUTES: [&str; 4] = [
-    "/api/v1/auth/login",
-    "/api/v1/auth/register",
-    "/api/v1/auth/password-reset",
-    "/api/v1/auth/password-reset/confirm",
-];
 
 /// Longest stored answer; POST answers are single objects, far below this.
 const MAX_STORED_BODY: usize = 1024 * 1024;
@@ -65,7 +61,13 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     let ip = client_ip(peer, req.headers(), &state.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
     let user = match bearer_token(req.headers()) {
-        Ok(Some(token)) => state.services.authenticate(token).await.ok(),
+        Ok(Some(token)) => state
+            .services
+            .identity()
+            .sessions()
+            .authenticate(token)
+            .await
+            .ok(),
         _ => None,
     };
     let subject = match &user {
@@ -76,57 +78,22 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         req.extensions_mut().insert(Resolved(u));
     }
 
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    let limiter = &state.services.rate_limiter;
-    let limit = match policy_for(req.method(), &route, limiter) {
-        Some((policy, bucket)) if limiter.enabled() => {
-            let decision = limiter.check(&policy, &format!("{bucket}:{subject}")).await;
-            if !decision.allowed {
-                let mut resp = ApiError(AppError::RateLimited {
-                    retry_after_secs: decision.retry_after_secs,
-                })
-                .into_response();
-                add_rate_headers(resp.headers_mut(), &policy, &decision);
-                return resp;
-            }
-            Some((policy, decision))
-        }
-        _ => None,
-    };
-
-    let mut resp = if req.method() == Method::POST && req.headers().contains_key(IDEMPOTENCY_KEY) {
-        idempotent(&state, &subject, req, next)
+    if req.method() == Method::POST && req.headers().contains_key(IDEMPOTENCY_KEY) {
+        return idempotent(&state, subject, req, next)
             .await
-            .unwrap_or_else(IntoResponse::into_response)
-    } else {
-        next.run(req).await
-    };
-    if let Some((policy, decision)) = limit {
+            .unwrap_or_else(IntoResponse::into_response);
+    }
+    in_scope(Arc::new(RequestScope::new(subject, None)), req, next).await
+}
+
+/// Runs the rest of the request inside `scope`, then writes the rate-limit headers of the
+/// last limit its use cases charged.
+async fn in_scope(scope: Arc<RequestScope>, req: Request, next: Next) -> Response {
+    let mut resp = scope.clone().run(next.run(req)).await;
+    if let Some((policy, decision)) = scope.last_decision() {
         add_rate_headers(resp.headers_mut(), &policy, &decision);
     }
     resp
-}
-
-/// The policy of a request and the bucket it counts against, or `None` when unlimited.
-fn policy_for(
-    method: &Method,
-    route: &str,
-    limiter: &nexus_service::ratelimit::RateLimiter,
-) -> Option<(Policy, String)> {
-    if !route.starts_with("/api/") || method == Method::OPTIONS {
-        return None;
-    }
-    if method == Method::POST && AUTH_ROUTES.contains(&route) {
-        return Some((limiter.auth, format!("auth:{route}")));
-    }
-    if method == Method::GET || method == Method::HEAD {
-        return Some((limiter.read, "read".to_owned()));
-    }
-    Some((limiter.write, "write".to_owned()))
 }
 
 /// `RateLimit-Policy: "auth";q=5;w=60` and `RateLimit: "auth";r=4;t=12`.
@@ -148,10 +115,11 @@ fn add_rate_headers(headers: &mut HeaderMap, policy: &Policy, d: &Decision) {
 /// A POST with an `Idempotency-Key`.
 async fn idempotent(
     state: &AppState,
-    subject: &str,
+    subject: String,
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let subject = subject.as_str();
     let key = idempotency_key(req.headers())?;
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX)
@@ -194,19 +162,58 @@ async fn idempotent(
                 "this key was already used with a different request",
             )])));
         }
-        return match (row.status, row.body) {
-            (Some(status), Some(body)) => Ok(replay(status, row.headers.as_deref(), body)),
+        return match (row.status, row.body, row.effect) {
+            (Some(status), Some(body), _) => Ok(replay(status, row.headers.as_deref(), body)),
+            // The first attempt committed its effect but its answer was never stored
+            // (its process died in between): run the handler again, and its use case
+            // answers with the committed result instead of acting.
+            (None, _, Some(effect)) => {
+                let scope = Arc::new(RequestScope::new(
+                    subject.to_owned(),
+                    Some(IdempotencyScope {
+                        scope: subject.to_owned(),
+                        key: key.clone(),
+                        committed: Some(effect),
+                    }),
+                ));
+                let req = Request::from_parts(parts, Body::from(body));
+                let resp = answer_and_store(state, scope, subject, &key, req, next).await?;
+                Ok(mark_replayed(resp))
+            }
             _ => Err(in_progress()),
         };
     }
 
+    let scope = Arc::new(RequestScope::new(
+        subject.to_owned(),
+        Some(IdempotencyScope {
+            scope: subject.to_owned(),
+            key: key.clone(),
+            committed: None,
+        }),
+    ));
+    let req = Request::from_parts(parts, Body::from(body));
+    answer_and_store(state, scope, subject, &key, req, next).await
+}
+
+/// Runs the handler inside `scope` and stores its answer under the claimed key, or
+/// releases the claim when the answer is not worth replaying.
+async fn answer_and_store(
+    state: &AppState,
+    scope: Arc<RequestScope>,
+    subject: &str,
+    key: &str,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let db = &state.db;
     let mut claim = Claim {
         db: db.clone(),
         scope: subject.to_owned(),
-        key: key.clone(),
+        key: key.to_owned(),
         armed: true,
     };
-    let resp = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let resp = in_scope(scope, req, next).await;
     let status = resp.status();
     let (parts, body) = resp.into_parts();
     let body = match axum::body::to_bytes(body, usize::MAX).await {
@@ -225,14 +232,14 @@ async fn idempotent(
         repo::complete(
             db,
             subject,
-            &key,
+            key,
             i32::from(status.as_u16()),
             &headers,
             &body,
         )
         .await?;
     } else {
-        repo::release(db, subject, &key).await?;
+        repo::release(db, subject, key).await?;
     }
     claim.armed = false;
     Ok(Response::from_parts(parts, Body::from(body)))
@@ -327,6 +334,15 @@ fn stored_headers(headers: &HeaderMap) -> String {
         .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
         .collect();
     serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".into())
+}
+
+/// Marks an answer as the replay of an earlier request's.
+fn mark_replayed(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        HeaderName::from_static(IDEMPOTENT_REPLAYED),
+        HeaderValue::from_static("true"),
+    );
+    resp
 }
 
 fn replay(status: i32, headers: Option<&str>, body: Vec<u8>) -> Response {

@@ -11,12 +11,12 @@ use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nexus_core::hub::{NoteKind, NoteStatus, SearchQuery, render_markdown};
-use nexus_service::cache::{NoteAnswer, Packed};
+use nexus_service::hub::cache::{NoteAnswer, Packed};
+use nexus_service::hub::snippet::{SNIPPET_WORDS, Terms, snippet};
 use nexus_service::hub::{Author, NoteDetail, NoteListItem};
 use nexus_service::page::{
     Page, decode_id_cursor, decode_time_cursor, encode_id_cursor, encode_time_cursor,
 };
-use nexus_service::snippet::{SNIPPET_WORDS, Terms, snippet};
 use uuid::Uuid;
 
 /// A note of the benchmark data set's average length (~275 words), rendered as stored.

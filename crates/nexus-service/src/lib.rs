@@ -5,7 +5,7 @@
 //!   caches, limits, the job queue and the registry of what the domains run), built once
 //!   per process and shared. Each domain is reached through its own facade.
 //! - Domains, each a folder that owns its types, rules and use cases:
-//!   [`hub`] (topics, notes, revisions, links, search, and [`discussion`]),
+//!   [`hub`] (topics, notes, revisions, links, search, and [`hub::discussion`]),
 //!   [`identity`] (accounts, sessions, tokens), [`webhooks`].
 //! - Machinery that names no domain: [`jobs`] (queue, outbox, registry, workers),
 //!   [`cache`], [`ratelimit`], [`mail`], [`page`], [`actor`], [`encoded`].
@@ -13,20 +13,35 @@
 //! REST handlers and GraphQL resolvers call these functions and only translate inputs and
 //! outputs; business rules and authorization live here, once.
 
+/// Declares a group of use cases: a copyable handle on [`Services`] that derefs to it, so
+/// a use case reads `self.db` or `self.queue`, and a facade hands it out
+/// (`services.hub().notes()`). Every domain's groups are made by this one macro.
+macro_rules! use_case_group {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy)]
+        pub struct $name<'a>(pub(crate) &'a $crate::Services);
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = $crate::Services;
+
+            fn deref(&self) -> &$crate::Services {
+                self.0
+            }
+        }
+    };
+}
+
 pub mod actor;
 pub mod cache;
-pub mod discussion;
 pub mod encoded;
 pub mod hub;
 pub mod identity;
 pub mod jobs;
 pub mod mail;
 pub mod page;
-pub mod passwords;
 pub mod ratelimit;
-pub mod secrets;
-pub mod snippet;
-pub mod throttle;
+pub mod safety;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -43,18 +58,19 @@ pub struct Services(Arc<Core>);
 pub struct Core {
     pub db: Db,
     pub settings: Arc<Settings>,
-    pub tokens: secrets::AccessTokens,
-    pub passwords: passwords::Passwords,
+    pub tokens: identity::secrets::AccessTokens,
+    pub passwords: identity::passwords::Passwords,
     pub mailer: mail::Mailer,
-    pub login_throttle: throttle::LoginThrottle,
-    pub cache: cache::ReadCache,
+    pub login_throttle: identity::throttle::LoginThrottle,
+    /// Every domain's read caches, and the shared level under them.
+    pub cache: cache::Caches,
     pub rate_limiter: ratelimit::RateLimiter,
     /// The durable job queue and the outbox.
     pub queue: jobs::Jobs,
     /// The RabbitMQ transport of the job queue, when `amqp_url` is set.
     pub amqp: Option<jobs::amqp::AmqpLink>,
     /// The HTTP client of webhook deliveries.
-    pub webhooks: webhooks::Outbound,
+    pub outbound: webhooks::Outbound,
     /// Job kinds, events, subscriptions and schedules, as the domains registered them.
     pub registry: jobs::Registry,
 }
@@ -94,6 +110,9 @@ pub fn check_settings(settings: &Settings) -> Result<(), String> {
     registry(&[]).check(&settings.jobs)
 }
 
+/// The domains' caches.
+const CACHES: [cache::CacheRegistration; 1] = [hub::cache::register];
+
 impl Services {
     pub fn new(db: Db, settings: Arc<Settings>) -> anyhow::Result<Services> {
         Services::with(db, settings, &[])
@@ -109,14 +128,15 @@ impl Services {
         let registry = registry(extra);
         registry.check(&settings.jobs).map_err(anyhow::Error::msg)?;
         std::fs::create_dir_all(&settings.data_dir)?;
-        let tokens = secrets::AccessTokens::from_settings(&settings.auth, &settings.data_dir)?;
+        let tokens =
+            identity::secrets::AccessTokens::from_settings(&settings.auth, &settings.data_dir)?;
         let mailer = mail::Mailer::from_settings(&settings)?;
         let queue = jobs::Jobs::new(db.clone(), &settings.jobs);
         let amqp = settings
             .amqp_url
             .as_ref()
             .map(|url| jobs::amqp::AmqpLink::new(url.expose(), &settings.jobs.amqp_queue));
-        let login_throttle = throttle::LoginThrottle::new(
+        let login_throttle = identity::throttle::LoginThrottle::new(
             settings.auth.login_failures_before_lockout,
             Duration::from_secs(settings.auth.login_lockout_secs),
         );
@@ -126,19 +146,39 @@ impl Services {
             db,
             rate_limiter,
             tokens,
-            passwords: passwords::Passwords::new()?,
+            passwords: identity::passwords::Passwords::new()?,
             mailer,
             login_throttle,
-            cache: cache::ReadCache::new(&settings.cache, settings.redis_url.as_ref())?,
+            cache: cache::Caches::new(&settings.cache, settings.redis_url.as_ref(), &CACHES)?,
             queue,
             amqp,
-            webhooks: webhooks::Outbound::new(
+            outbound: webhooks::Outbound::new(
                 &settings.webhooks,
                 Duration::from_secs(settings.jobs.outbound_timeout_secs),
             )?,
             registry,
             settings,
         })))
+    }
+
+    /// The knowledge hub: topics, notes, revisions, links, search and discussion.
+    pub fn hub(&self) -> hub::Hub<'_> {
+        hub::Hub::new(self)
+    }
+
+    /// Accounts, sessions, tokens and user administration.
+    pub fn identity(&self) -> identity::Identity<'_> {
+        identity::Identity::new(self)
+    }
+
+    /// Webhook endpoints and their deliveries.
+    pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
+        webhooks::Webhooks(self)
+    }
+
+    /// The job ledger, for admins.
+    pub fn jobs(&self) -> jobs::admin::JobsAdmin<'_> {
+        jobs::admin::JobsAdmin(self)
     }
 
     /// Where jobs travel: `table` (the database) or `amqp` (RabbitMQ).

@@ -131,6 +131,7 @@ pub struct RateLimiter {
     pub auth: Policy,
     pub write: Policy,
     pub read: Policy,
+    pub search: Policy,
     local: Mutex<HashMap<String, u64>>,
     started: Instant,
     redis: Option<RedisStore>,
@@ -165,10 +166,22 @@ impl RateLimiter {
             auth: Policy::new("auth", settings.auth),
             write: Policy::new("write", settings.write),
             read: Policy::new("read", settings.read),
+            search: Policy::new("search", settings.search),
             local: Mutex::new(HashMap::new()),
             started: Instant::now(),
             redis,
         })
+    }
+
+    /// The policy of an operation class.
+    pub fn policy(&self, class: crate::safety::OpClass) -> Policy {
+        use crate::safety::OpClass;
+        match class {
+            OpClass::Read => self.read,
+            OpClass::Search => self.search,
+            OpClass::Write => self.write,
+            OpClass::Auth(_) => self.auth,
+        }
     }
 
     pub fn enabled(&self) -> bool {

@@ -339,16 +339,22 @@ async fn user(settings: Settings, cmd: UserCommand) -> Result<(), StartError> {
                 .map_err(anyhow::Error::from)?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
             services
-                .create_user_as_operator(&email, &handle, display_name.as_deref(), password, role)
+                .identity()
+                .operator()
+                .create_user(&email, &handle, display_name.as_deref(), password, role)
                 .await
                 .map(|id| println!("created {handle} ({id}) as {role}"))
         }
         UserCommand::SetRole { handle, role } => services
-            .set_role_as_operator(&handle, role)
+            .identity()
+            .operator()
+            .set_role(&handle, role)
             .await
             .map(|()| println!("{handle} is now {role}")),
         UserCommand::Disable { handle, enable } => services
-            .set_disabled_as_operator(&handle, !enable)
+            .identity()
+            .operator()
+            .set_disabled(&handle, !enable)
             .await
             .map(|()| {
                 println!(

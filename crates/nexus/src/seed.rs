@@ -2,8 +2,8 @@
 //! 100,000 published notes of 150-400 words with 1-3 topics and 0-4 tags — built from a
 //! fixed seed, so every run on every machine produces the same notes.
 //!
-//! Notes are checked and rendered by the service's `prepare_note` and stored by
-//! `create_prepared_notes`, the code behind the API's `create_note`, so rendering, slugs,
+//! Notes are checked and rendered by the service's `hub().notes().prepare` and stored by
+//! `create_prepared`, the code behind the API's `notes().create`, so rendering, slugs,
 //! links, revisions, topics and the search index are exactly what the API would make;
 //! only many notes share a transaction and each statement carries many rows. Users are
 //! inserted directly with one shared password hash: hashing 2,000 passwords at OWASP cost
@@ -17,7 +17,7 @@ use nexus_core::hub::{NoteKind, note_slug};
 use nexus_core::identity::Role;
 use nexus_service::Services;
 use nexus_service::actor::{AuthUser, Credential};
-use nexus_service::hub::{CreateNote, NewNote, prepare_note};
+use nexus_service::hub::{CreateNote, NewNote};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::mpsc;
@@ -230,11 +230,12 @@ pub async fn run(services: &Services, shape: Shape) -> anyhow::Result<()> {
     // Three stages, so that both cores work: a blocking task generates each batch of
     // inputs in order (the random sequence fixes the data set), more blocking tasks check
     // and render batches in parallel, and writers store them in order, one transaction
-    // per batch, through the same code as `create_note`.
-    let topics = Arc::new(services.known_topics(&topic_slugs).await?);
+    // per batch, through the same code as `notes().create`.
+    let topics = Arc::new(services.hub().notes().known_topics(&topic_slugs).await?);
     let authors = Arc::new(authors);
     let (sender, prepared) = mpsc::channel(PREPARED_AHEAD);
     let runtime = tokio::runtime::Handle::current();
+    let renderer = services.clone();
     let generator = tokio::task::spawn_blocking(move || {
         generate(
             rng,
@@ -244,10 +245,12 @@ pub async fn run(services: &Services, shape: Shape) -> anyhow::Result<()> {
             &shape,
             |first, batch, predicted| {
                 let (authors, topics) = (authors.clone(), topics.clone());
+                let services = renderer.clone();
                 let rendering = runtime.spawn_blocking(move || {
+                    let notes = services.hub().notes();
                     batch
                         .into_iter()
-                        .map(|(author, input)| prepare_note(&authors[author], input, &topics))
+                        .map(|(author, input)| notes.prepare(&authors[author], input, &topics))
                         .collect::<Result<Vec<_>, _>>()
                 });
                 sender.blocking_send((first, rendering, predicted)).is_ok()
@@ -277,7 +280,9 @@ pub async fn run(services: &Services, shape: Shape) -> anyhow::Result<()> {
                     .await?
                     .map_err(|e| anyhow::anyhow!("notes from {first}: {}", e.public_detail()))?;
                 let stored = services
-                    .create_prepared_notes(&batch)
+                    .hub()
+                    .notes()
+                    .create_prepared(&batch)
                     .await
                     .map_err(|e| anyhow::anyhow!("notes from {first}: {}", e.public_detail()))?;
                 // Links were drawn from the slugs the generator expected; a difference

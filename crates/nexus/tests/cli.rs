@@ -739,3 +739,112 @@ fn bench_drives_a_seeded_server_and_its_ceiling_without_errors() {
         "{stdout}"
     );
 }
+
+/// POSTs `body` with an `Idempotency-Key`; the status and headers, or `None` when the
+/// connection broke before an answer (the server died).
+fn post_with_key(
+    url: &str,
+    body: &serde_json::Value,
+    token: &str,
+    key: &str,
+) -> Option<(u16, reqwest::header::HeaderMap, serde_json::Value)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(url)
+            .json(body)
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .send()
+            .await
+            .ok()?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        Some((status, headers, resp.json().await.ok()?))
+    })
+}
+
+/// The process dies after a write committed and before its answer was stored. The
+/// client retries with the same key on a fresh process and gets the original answer,
+/// and the write happened once: the use case recorded its result in its own transaction.
+#[test]
+fn a_retry_after_a_crash_between_commit_and_answer_replays_without_acting_twice() {
+    crash_between_commit_and_answer(None);
+    if let Some((url, admin)) = postgres_database() {
+        crash_between_commit_and_answer(Some(&url));
+        let name = url.rsplit('/').next().unwrap().to_owned();
+        postgres_admin(&admin, &format!("DROP DATABASE \"{name}\" WITH (FORCE)"));
+    }
+}
+
+fn crash_between_commit_and_answer(database_url: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let nexus_on_db = || {
+        let mut cmd = nexus(dir.path());
+        if let Some(url) = database_url {
+            cmd.env("DATABASE_URL", url);
+        }
+        cmd
+    };
+    let out = run_with_stdin(
+        nexus_on_db().args([
+            "user",
+            "create",
+            "--email",
+            "root@example.com",
+            "--handle",
+            "root",
+            "--role",
+            "admin",
+        ]),
+        "an operator password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut server = Server::start(nexus_on_db().env("NEXUS_TEST_ABORT_AFTER_COMMIT", "1"));
+    let (status, login) = post_json(
+        &server.url("/api/v1/auth/login"),
+        serde_json::json!({"email": "root@example.com", "password": "an operator password"}),
+        None,
+    );
+    assert_eq!(status, 200, "a POST without a key does not abort: {login}");
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let topic = serde_json::json!({"slug": "crash-safe", "title": "Crash safety"});
+    let lost = post_with_key(&server.url("/api/v1/topics"), &topic, &token, "key-1");
+    assert!(lost.is_none(), "the first attempt never answers: {lost:?}");
+    let code = wait_timeout(&mut server.child, Duration::from_secs(30));
+    assert_ne!(code, 0, "the process aborted");
+    drop(server);
+
+    let server = Server::start(&mut nexus_on_db());
+    let (status, headers, body) =
+        post_with_key(&server.url("/api/v1/topics"), &topic, &token, "key-1").unwrap();
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(body["slug"], "crash-safe");
+    let (_, listed) = get(&server.url("/api/v1/topics"), &[]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let same: Vec<&serde_json::Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["slug"] == "crash-safe")
+        .collect();
+    assert_eq!(same.len(), 1, "one topic: {listed}");
+    assert_eq!(
+        same[0]["id"], body["id"],
+        "the replay names the topic that was made"
+    );
+    // An ordinary replay of the answer now stored is the same again.
+    let (status, headers, again) =
+        post_with_key(&server.url("/api/v1/topics"), &topic, &token, "key-1").unwrap();
+    assert_eq!((status, &again), (201, &body));
+    assert_eq!(headers["idempotent-replayed"], "true");
+}

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use nexus_service::discussion::{
+use nexus_service::hub::discussion::{
     Bookmark, Comment, CreateComment, CreateProposal, CreateReport, Proposal, RejectProposal,
     Report, ReportStatus, ResolveReport, UpdateComment,
 };
@@ -69,7 +69,9 @@ async fn list_comments(
 ) -> ApiResult<Json<Page<Comment>>> {
     Ok(Json(
         s.services
-            .comments(&who, &slug, p.limit, p.cursor.as_deref())
+            .hub()
+            .comments()
+            .list(&who, &slug, p.limit, p.cursor.as_deref())
             .await?,
     ))
 }
@@ -90,7 +92,7 @@ async fn create_comment(
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.services.create_comment(&u, &slug, input).await?),
+        Json(s.services.hub().comments().create(&u, &slug, input).await?),
     ))
 }
 
@@ -109,7 +111,9 @@ async fn patch_comment(
     Path(id): Path<Uuid>,
     JsonBody(input): JsonBody<UpdateComment>,
 ) -> ApiResult<Json<Comment>> {
-    Ok(Json(s.services.update_comment(&u, id, input).await?))
+    Ok(Json(
+        s.services.hub().comments().update(&u, id, input).await?,
+    ))
 }
 
 /// Delete a comment (its author or an admin). Its replies stay.
@@ -124,7 +128,7 @@ async fn delete_comment(
     Authed(u): Authed,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    s.services.delete_comment(&u, id).await?;
+    s.services.hub().comments().delete(&u, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -146,7 +150,9 @@ async fn list_proposals(
 ) -> ApiResult<Json<Page<Proposal>>> {
     Ok(Json(
         s.services
-            .proposals(&u, &slug, p.limit, p.cursor.as_deref())
+            .hub()
+            .proposals()
+            .list(&u, &slug, p.limit, p.cursor.as_deref())
             .await?,
     ))
 }
@@ -171,7 +177,13 @@ async fn create_proposal(
 ) -> ApiResult<(StatusCode, Json<Proposal>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.services.create_proposal(&u, &slug, input).await?),
+        Json(
+            s.services
+                .hub()
+                .proposals()
+                .create(&u, &slug, input)
+                .await?,
+        ),
     ))
 }
 
@@ -189,7 +201,7 @@ async fn accept_proposal(
     Authed(u): Authed,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Proposal>> {
-    Ok(Json(s.services.accept_proposal(&u, id).await?))
+    Ok(Json(s.services.hub().proposals().accept(&u, id).await?))
 }
 
 /// Reject a proposal with a reason (the note's author, a mentor or an admin).
@@ -207,7 +219,9 @@ async fn reject_proposal(
     Path(id): Path<Uuid>,
     JsonBody(input): JsonBody<RejectProposal>,
 ) -> ApiResult<Json<Proposal>> {
-    Ok(Json(s.services.reject_proposal(&u, id, input).await?))
+    Ok(Json(
+        s.services.hub().proposals().reject(&u, id, input).await?,
+    ))
 }
 
 // ---- reports ----------------------------------------------------------------------------
@@ -228,7 +242,7 @@ async fn create_report(
 ) -> ApiResult<(StatusCode, Json<Report>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.services.create_report(&u, &slug, input).await?),
+        Json(s.services.hub().reports().create(&u, &slug, input).await?),
     ))
 }
 
@@ -256,7 +270,9 @@ async fn list_reports(
 ) -> ApiResult<Json<Page<Report>>> {
     Ok(Json(
         s.services
-            .reports(&u, p.status, p.limit, p.cursor.as_deref())
+            .hub()
+            .reports()
+            .list(&u, p.status, p.limit, p.cursor.as_deref())
             .await?,
     ))
 }
@@ -276,7 +292,9 @@ async fn resolve_report(
     Path(id): Path<Uuid>,
     JsonBody(input): JsonBody<ResolveReport>,
 ) -> ApiResult<Json<Report>> {
-    Ok(Json(s.services.resolve_report(&u, id, input).await?))
+    Ok(Json(
+        s.services.hub().reports().resolve(&u, id, input).await?,
+    ))
 }
 
 // ---- follows, bookmarks and feed --------------------------------------------------------
@@ -285,7 +303,7 @@ async fn resolve_report(
 #[utoipa::path(get, path = "/api/v1/me/follows", tag = "discussion", security(("bearer" = [])),
     responses((status = 200, description = "Followed topics.", body = Vec<Topic>)))]
 async fn list_follows(State(s): State<AppState>, Authed(u): Authed) -> ApiResult<Json<Vec<Topic>>> {
-    Ok(Json(s.services.followed_topics(&u).await?))
+    Ok(Json(s.services.hub().follows().topics(&u).await?))
 }
 
 /// Follow a topic. Following it again changes nothing.
@@ -300,7 +318,11 @@ async fn follow_topic(
     Authed(u): Authed,
     Path(topic_slug): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.services.follow_topic(&u, &topic_slug).await?;
+    s.services
+        .hub()
+        .follows()
+        .follow_topic(&u, &topic_slug)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -316,7 +338,11 @@ async fn unfollow_topic(
     Authed(u): Authed,
     Path(topic_slug): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.services.unfollow_topic(&u, &topic_slug).await?;
+    s.services
+        .hub()
+        .follows()
+        .unfollow_topic(&u, &topic_slug)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -331,7 +357,9 @@ async fn list_bookmarks(
 ) -> ApiResult<Json<Page<Bookmark>>> {
     Ok(Json(
         s.services
-            .bookmarks(&u, p.limit, p.cursor.as_deref())
+            .hub()
+            .bookmarks()
+            .list(&u, p.limit, p.cursor.as_deref())
             .await?,
     ))
 }
@@ -348,7 +376,7 @@ async fn bookmark_note(
     Authed(u): Authed,
     Path(note_slug): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.services.bookmark_note(&u, &note_slug).await?;
+    s.services.hub().bookmarks().add(&u, &note_slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -361,7 +389,7 @@ async fn unbookmark_note(
     Authed(u): Authed,
     Path(note_slug): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.services.unbookmark_note(&u, &note_slug).await?;
+    s.services.hub().bookmarks().remove(&u, &note_slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -375,6 +403,10 @@ async fn feed(
     Query(p): Query<PageParams>,
 ) -> ApiResult<Json<Page<NoteListItem>>> {
     Ok(Json(
-        s.services.feed(&u, p.limit, p.cursor.as_deref()).await?,
+        s.services
+            .hub()
+            .feed()
+            .list(&u, p.limit, p.cursor.as_deref())
+            .await?,
     ))
 }

@@ -100,7 +100,7 @@ fn json_bytes(body: bytes::Bytes) -> Response {
 #[utoipa::path(get, path = "/api/v1/topics", tag = "hub",
     responses((status = 200, description = "All topics by slug.", body = Vec<Topic>)))]
 async fn list_topics(State(s): State<AppState>) -> ApiResult<Json<Vec<Topic>>> {
-    Ok(Json(s.services.list_topics().await?))
+    Ok(Json(s.services.hub().topics().list().await?))
 }
 
 /// Create a topic (admins).
@@ -116,7 +116,7 @@ async fn create_topic(
 ) -> ApiResult<(StatusCode, Json<Topic>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.services.create_topic(&u, input).await?),
+        Json(s.services.hub().topics().create(&u, input).await?),
     ))
 }
 
@@ -128,7 +128,7 @@ async fn create_topic(
         (status = 404, description = "No such topic.", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_topic(State(s): State<AppState>, Path(slug): Path<String>) -> ApiResult<Json<Topic>> {
-    Ok(Json(s.services.topic(&slug).await?))
+    Ok(Json(s.services.hub().topics().get(&slug).await?))
 }
 
 /// Change a topic's title or description (admins).
@@ -144,7 +144,9 @@ async fn patch_topic(
     Path(slug): Path<String>,
     JsonBody(input): JsonBody<UpdateTopic>,
 ) -> ApiResult<Json<Topic>> {
-    Ok(Json(s.services.update_topic(&u, &slug, input).await?))
+    Ok(Json(
+        s.services.hub().topics().update(&u, &slug, input).await?,
+    ))
 }
 
 /// Topics that share published notes with this one, most shared first.
@@ -158,7 +160,7 @@ async fn related_topics(
     State(s): State<AppState>,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<Vec<RelatedTopic>>> {
-    Ok(Json(s.services.related_topics(&slug).await?))
+    Ok(Json(s.services.hub().topics().related(&slug).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -203,7 +205,7 @@ async fn list_notes(
         limit: p.limit,
         cursor: p.cursor,
     };
-    encoded_json(&*s.services.list_notes(&who, q).await?)
+    encoded_json(&*s.services.hub().notes().list(&who, q).await?)
 }
 
 /// Write a note (verified accounts).
@@ -218,7 +220,7 @@ async fn create_note(
     Authed(u): Authed,
     JsonBody(input): JsonBody<CreateNote>,
 ) -> ApiResult<Response> {
-    let note = s.services.create_note(&u, input).await?;
+    let note = s.services.hub().notes().create(&u, input).await?;
     let location = HeaderValue::from_str(&format!("/api/v1/notes/{}", note.slug)).ok();
     let mut resp = with_etag(note, StatusCode::CREATED)?;
     if let Some(l) = location {
@@ -244,7 +246,7 @@ async fn get_note(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let note = s.services.note_answer(&who, &slug).await?;
+    let note = s.services.hub().notes().answer(&who, &slug).await?;
     let tag = etag(note.version);
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
@@ -274,7 +276,9 @@ async fn patch_note(
 ) -> ApiResult<Response> {
     let note = s
         .services
-        .update_note(&u, &slug, if_match(&headers), input)
+        .hub()
+        .notes()
+        .update(&u, &slug, if_match(&headers), input)
         .await?;
     with_etag(note, StatusCode::OK)
 }
@@ -291,7 +295,7 @@ async fn archive_note(
     Authed(u): Authed,
     Path(slug): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.services.archive_note(&u, &slug).await?;
+    s.services.hub().notes().archive(&u, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -307,7 +311,7 @@ async fn list_revisions(
     Caller(who): Caller,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<Vec<RevisionInfo>>> {
-    Ok(Json(s.services.revisions(&who, &slug).await?))
+    Ok(Json(s.services.hub().revisions().list(&who, &slug).await?))
 }
 
 /// One revision's content.
@@ -322,7 +326,9 @@ async fn get_revision(
     Caller(who): Caller,
     Path((slug, n)): Path<(String, i32)>,
 ) -> ApiResult<Json<Revision>> {
-    Ok(Json(s.services.revision(&who, &slug, n).await?))
+    Ok(Json(
+        s.services.hub().revisions().get(&who, &slug, n).await?,
+    ))
 }
 
 /// Make an old revision current again (as a new revision).
@@ -338,7 +344,7 @@ async fn restore_revision(
     Authed(u): Authed,
     Path((slug, n)): Path<(String, i32)>,
 ) -> ApiResult<Response> {
-    let note = s.services.restore_revision(&u, &slug, n).await?;
+    let note = s.services.hub().revisions().restore(&u, &slug, n).await?;
     with_etag(note, StatusCode::OK)
 }
 
@@ -364,7 +370,13 @@ async fn diff(
     Path(slug): Path<String>,
     Query(p): Query<DiffParams>,
 ) -> ApiResult<Json<RevisionDiff>> {
-    Ok(Json(s.services.diff(&who, &slug, p.from, p.to).await?))
+    Ok(Json(
+        s.services
+            .hub()
+            .revisions()
+            .diff(&who, &slug, p.from, p.to)
+            .await?,
+    ))
 }
 
 /// Published notes that link to this one.
@@ -379,7 +391,7 @@ async fn backlinks(
     Caller(who): Caller,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<Vec<NoteListItem>>> {
-    Ok(Json(s.services.backlinks(&who, &slug).await?))
+    Ok(Json(s.services.hub().notes().backlinks(&who, &slug).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -408,7 +420,9 @@ async fn search(
 ) -> ApiResult<Json<SearchResults>> {
     Ok(Json(
         s.services
-            .search(SearchParams {
+            .hub()
+            .search()
+            .run(SearchParams {
                 q: p.q,
                 topic: p.topic,
                 kind: p.kind,

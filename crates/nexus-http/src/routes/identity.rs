@@ -57,7 +57,7 @@ async fn register(
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(s.services.register(input).await?),
+        Json(s.services.identity().accounts().register(input).await?),
     ))
 }
 
@@ -75,7 +75,13 @@ async fn login(
     ClientIp(ip): ClientIp,
     JsonBody(input): JsonBody<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(s.services.login(input, Client { ip }).await?))
+    Ok(Json(
+        s.services
+            .identity()
+            .sessions()
+            .login(input, Client { ip })
+            .await?,
+    ))
 }
 
 /// Exchange a refresh token for a new pair.
@@ -91,7 +97,7 @@ async fn refresh(
     State(s): State<AppState>,
     JsonBody(input): JsonBody<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(s.services.refresh(input).await?))
+    Ok(Json(s.services.identity().sessions().refresh(input).await?))
 }
 
 /// Sign out: end the session the refresh token belongs to.
@@ -101,7 +107,7 @@ async fn logout(
     State(s): State<AppState>,
     JsonBody(input): JsonBody<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
-    s.services.logout(input).await?;
+    s.services.identity().sessions().logout(input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -112,7 +118,7 @@ async fn verify_email(
     State(s): State<AppState>,
     JsonBody(input): JsonBody<TokenRequest>,
 ) -> ApiResult<StatusCode> {
-    s.services.verify_email(input).await?;
+    s.services.identity().accounts().verify_email(input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -127,7 +133,13 @@ async fn request_reset(
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(s.services.request_password_reset(input).await?),
+        Json(
+            s.services
+                .identity()
+                .accounts()
+                .request_password_reset(input)
+                .await?,
+        ),
     ))
 }
 
@@ -140,7 +152,11 @@ async fn confirm_reset(
     State(s): State<AppState>,
     JsonBody(input): JsonBody<ResetConfirm>,
 ) -> ApiResult<StatusCode> {
-    s.services.confirm_password_reset(input).await?;
+    s.services
+        .identity()
+        .accounts()
+        .confirm_password_reset(input)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -148,7 +164,7 @@ async fn confirm_reset(
 #[utoipa::path(get, path = "/api/v1/me", tag = "identity", security(("bearer" = [])),
     responses((status = 200, description = "The account.", body = Me)))]
 async fn get_me(State(s): State<AppState>, Authed(user): Authed) -> ApiResult<Json<Me>> {
-    Ok(Json(s.services.me(&user).await?))
+    Ok(Json(s.services.identity().accounts().me(&user).await?))
 }
 
 /// Change the caller's display name, bio or track.
@@ -159,7 +175,13 @@ async fn patch_me(
     Authed(user): Authed,
     JsonBody(input): JsonBody<UpdateMe>,
 ) -> ApiResult<Json<Me>> {
-    Ok(Json(s.services.update_me(&user, input).await?))
+    Ok(Json(
+        s.services
+            .identity()
+            .accounts()
+            .update_me(&user, input)
+            .await?,
+    ))
 }
 
 /// Which optional emails the caller gets.
@@ -174,7 +196,13 @@ async fn get_email_preferences(
     State(s): State<AppState>,
     Authed(user): Authed,
 ) -> ApiResult<Json<EmailPreferences>> {
-    Ok(Json(s.services.email_preferences(&user).await?))
+    Ok(Json(
+        s.services
+            .identity()
+            .accounts()
+            .email_preferences(&user)
+            .await?,
+    ))
 }
 
 /// Turn notification emails or the weekly digest on or off.
@@ -191,7 +219,11 @@ async fn patch_email_preferences(
     JsonBody(input): JsonBody<UpdateEmailPreferences>,
 ) -> ApiResult<Json<EmailPreferences>> {
     Ok(Json(
-        s.services.update_email_preferences(&user, input).await?,
+        s.services
+            .identity()
+            .accounts()
+            .update_email_preferences(&user, input)
+            .await?,
     ))
 }
 
@@ -205,7 +237,11 @@ async fn change_password(
     Authed(user): Authed,
     JsonBody(input): JsonBody<ChangePassword>,
 ) -> ApiResult<StatusCode> {
-    s.services.change_password(&user, input).await?;
+    s.services
+        .identity()
+        .accounts()
+        .change_password(&user, input)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -221,7 +257,7 @@ async fn create_token(
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.services.create_token(&user, input).await?),
+        Json(s.services.identity().tokens().create(&user, input).await?),
     ))
 }
 
@@ -232,7 +268,7 @@ async fn list_tokens(
     State(s): State<AppState>,
     Authed(user): Authed,
 ) -> ApiResult<Json<Vec<TokenInfo>>> {
-    Ok(Json(s.services.list_tokens(&user).await?))
+    Ok(Json(s.services.identity().tokens().list(&user).await?))
 }
 
 /// Revoke one of the caller's personal access tokens.
@@ -247,7 +283,7 @@ async fn delete_token(
     Authed(user): Authed,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    s.services.revoke_token(&user, id).await?;
+    s.services.identity().tokens().revoke(&user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -262,7 +298,13 @@ async fn public_profile(
     State(s): State<AppState>,
     Path(handle): Path<String>,
 ) -> ApiResult<Json<PublicProfile>> {
-    Ok(Json(s.services.public_profile(&handle).await?))
+    Ok(Json(
+        s.services
+            .identity()
+            .accounts()
+            .public_profile(&handle)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -298,7 +340,7 @@ async fn admin_list_users(
         limit: p.limit,
         cursor: p.cursor,
     };
-    Ok(Json(s.services.admin_list_users(&user, q).await?))
+    Ok(Json(s.services.identity().users().list(&user, q).await?))
 }
 
 /// Change a user's role or disable them (admins only).
@@ -318,6 +360,10 @@ async fn admin_patch_user(
     JsonBody(patch): JsonBody<AdminUserPatch>,
 ) -> ApiResult<Json<AdminUser>> {
     Ok(Json(
-        s.services.admin_update_user(&user, &handle, patch).await?,
+        s.services
+            .identity()
+            .users()
+            .update(&user, &handle, patch)
+            .await?,
     ))
 }

@@ -52,7 +52,7 @@ async fn list_jobs(
         limit: p.limit,
         cursor: p.cursor,
     };
-    Ok(Json(s.services.admin_jobs(&user, q).await?))
+    Ok(Json(s.services.jobs().list(&user, q).await?))
 }
 
 /// One background job (admins only).
@@ -67,7 +67,7 @@ async fn get_job(
     Authed(user): Authed,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<JobView>> {
-    Ok(Json(s.services.admin_job(&user, id).await?))
+    Ok(Json(s.services.jobs().get(&user, id).await?))
 }
 
 /// Retry a dead job: it gets a fresh set of attempts and is due at once (admins only).
@@ -83,5 +83,5 @@ async fn retry_job(
     Authed(user): Authed,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<JobView>> {
-    Ok(Json(s.services.retry_job(&user, id).await?))
+    Ok(Json(s.services.jobs().retry(&user, id).await?))
 }

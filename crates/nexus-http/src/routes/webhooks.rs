@@ -51,7 +51,7 @@ async fn create_webhook(
 ) -> ApiResult<(StatusCode, Json<CreatedWebhook>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.services.create_webhook(&u, input).await?),
+        Json(s.services.webhooks().create(&u, input).await?),
     ))
 }
 
@@ -62,7 +62,7 @@ async fn list_webhooks(
     State(s): State<AppState>,
     Authed(u): Authed,
 ) -> ApiResult<Json<WebhookList>> {
-    Ok(Json(s.services.list_webhooks(&u).await?))
+    Ok(Json(s.services.webhooks().list(&u).await?))
 }
 
 /// One webhook endpoint (its owner, or an admin).
@@ -77,7 +77,7 @@ async fn get_webhook(
     Authed(u): Authed,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Webhook>> {
-    Ok(Json(s.services.webhook(&u, id).await?))
+    Ok(Json(s.services.webhooks().get(&u, id).await?))
 }
 
 /// Delete a webhook endpoint with its delivery log; queued deliveries to it are dropped.
@@ -92,7 +92,7 @@ async fn delete_webhook(
     Authed(u): Authed,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    s.services.delete_webhook(&u, id).await?;
+    s.services.webhooks().delete(&u, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -123,7 +123,8 @@ async fn list_deliveries(
 ) -> ApiResult<Json<Page<Delivery>>> {
     Ok(Json(
         s.services
-            .webhook_deliveries(&u, id, p.limit, p.cursor.as_deref())
+            .webhooks()
+            .deliveries(&u, id, p.limit, p.cursor.as_deref())
             .await?,
     ))
 }
@@ -143,6 +144,6 @@ async fn test_webhook(
 ) -> ApiResult<(StatusCode, Json<TestDelivery>)> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(s.services.test_webhook(&u, id).await?),
+        Json(s.services.webhooks().test(&u, id).await?),
     ))
 }

@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::STATES;
-use crate::Services;
 use crate::actor::AuthUser;
 use crate::page::{self, Page};
+use crate::safety::OpClass;
 
 /// A job in the ledger.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -91,8 +91,14 @@ fn redact(mut payload: serde_json::Value) -> serde_json::Value {
     payload
 }
 
-impl Services {
-    pub async fn admin_jobs(&self, actor: &AuthUser, q: JobQuery) -> AppResult<JobList> {
+use_case_group! {
+    /// Job administration: [`Services::jobs`] returns it.
+    JobsAdmin
+}
+
+impl JobsAdmin<'_> {
+    pub async fn list(&self, actor: &AuthUser, q: JobQuery) -> AppResult<JobList> {
+        self.charge(OpClass::Read).await?;
         actor.require_role(Role::Admin)?;
         let mut problems = Vec::new();
         if let Some(state) = &q.state
@@ -138,7 +144,8 @@ impl Services {
         })
     }
 
-    pub async fn admin_job(&self, actor: &AuthUser, id: Uuid) -> AppResult<JobView> {
+    pub async fn get(&self, actor: &AuthUser, id: Uuid) -> AppResult<JobView> {
+        self.charge(OpClass::Read).await?;
         actor.require_role(Role::Admin)?;
         repo::find(&self.db, id)
             .await?
@@ -147,7 +154,8 @@ impl Services {
     }
 
     /// Gives a dead job a fresh set of attempts, due now.
-    pub async fn retry_job(&self, actor: &AuthUser, id: Uuid) -> AppResult<JobView> {
+    pub async fn retry(&self, actor: &AuthUser, id: Uuid) -> AppResult<JobView> {
+        self.charge(OpClass::Write).await?;
         actor.require_role(Role::Admin)?;
         let Some(row) = repo::retry(&self.db, id, Utc::now()).await? else {
             return match repo::find(&self.db, id).await? {

@@ -139,7 +139,7 @@ async fn fanout(services: &Services, event: EventEnvelope) -> Result<Done, JobEr
 
 /// One delivery attempt, through the endpoint's breaker.
 async fn deliver(services: &Services, job: &ClaimedJob, d: DeliverJob) -> Result<Done, JobError> {
-    let outbound = &services.webhooks;
+    let outbound = &services.outbound;
     let Some(hook) = repo::find(&services.db, d.webhook_id).await? else {
         // The endpoint was deleted after the event: nothing to deliver to.
         return Ok(Done::finished());

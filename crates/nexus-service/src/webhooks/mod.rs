@@ -20,12 +20,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::Services;
 use crate::actor::AuthUser;
 use crate::jobs::EnqueueOptions;
 use crate::jobs::events::EventEnvelope;
 use crate::jobs::registry::{Events, Registry};
 use crate::page::{self, Page};
+use crate::safety::OpClass;
 
 pub use deliver::{Outbound, SIGNATURE_HEADER, WEBHOOK_DELIVER, WEBHOOK_FANOUT, sign};
 
@@ -163,14 +163,20 @@ fn view(row: repo::WebhookRow, events: Vec<String>) -> Webhook {
     }
 }
 
-impl Services {
+use_case_group! {
+    /// The webhooks domain's facade: [`Services::webhooks`] returns it.
+    Webhooks
+}
+
+impl Webhooks<'_> {
     /// Registers an endpoint for the caller. Checks the URL's form and that its host
     /// resolves to public addresses only (unless `webhooks.allow_private_targets`).
-    pub async fn create_webhook(
+    pub async fn create(
         &self,
         actor: &AuthUser,
         input: CreateWebhook,
     ) -> AppResult<CreatedWebhook> {
+        self.charge(OpClass::Write).await?;
         actor.require_write()?;
         let mut problems = Vec::new();
         let url = match target::check_form(input.url.trim()) {
@@ -253,13 +259,14 @@ impl Services {
         tx.commit().await?;
         tracing::info!(webhook = %id, owner = %actor.handle, "webhook registered");
         Ok(CreatedWebhook {
-            webhook: self.webhook(actor, id).await?,
+            webhook: self.get(actor, id).await?,
             secret,
         })
     }
 
     /// The caller's endpoints.
-    pub async fn list_webhooks(&self, actor: &AuthUser) -> AppResult<WebhookList> {
+    pub async fn list(&self, actor: &AuthUser) -> AppResult<WebhookList> {
+        self.charge(OpClass::Read).await?;
         let rows = repo::list_for_owner(&self.db, actor.id).await?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let mut types = repo::event_types(&self.db, &ids).await?;
@@ -284,7 +291,8 @@ impl Services {
         }
     }
 
-    pub async fn webhook(&self, actor: &AuthUser, id: Uuid) -> AppResult<Webhook> {
+    pub async fn get(&self, actor: &AuthUser, id: Uuid) -> AppResult<Webhook> {
+        self.charge(OpClass::Read).await?;
         let row = self.owned_webhook(actor, id).await?;
         let events = repo::event_types(&self.db, &[id])
             .await?
@@ -295,7 +303,8 @@ impl Services {
     }
 
     /// Deletes an endpoint and its delivery log; deliveries still queued are dropped.
-    pub async fn delete_webhook(&self, actor: &AuthUser, id: Uuid) -> AppResult<()> {
+    pub async fn delete(&self, actor: &AuthUser, id: Uuid) -> AppResult<()> {
+        self.charge(OpClass::Write).await?;
         actor.require_write()?;
         self.owned_webhook(actor, id).await?;
         repo::delete(&self.db, id).await?;
@@ -304,13 +313,14 @@ impl Services {
     }
 
     /// The endpoint's delivery attempts, newest first.
-    pub async fn webhook_deliveries(
+    pub async fn deliveries(
         &self,
         actor: &AuthUser,
         id: Uuid,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> AppResult<Page<Delivery>> {
+        self.charge(OpClass::Read).await?;
         let limit = page::limit(limit)?;
         let before = page::decode_id_cursor(cursor)?;
         self.owned_webhook(actor, id).await?;
@@ -336,7 +346,8 @@ impl Services {
 
     /// Queues a `webhook.test` delivery to the endpoint, through the same path (signing,
     /// breaker, retries, log) as every other delivery.
-    pub async fn test_webhook(&self, actor: &AuthUser, id: Uuid) -> AppResult<TestDelivery> {
+    pub async fn test(&self, actor: &AuthUser, id: Uuid) -> AppResult<TestDelivery> {
+        self.charge(OpClass::Write).await?;
         actor.require_write()?;
         let hook = self.owned_webhook(actor, id).await?;
         let event_id = Uuid::now_v7();

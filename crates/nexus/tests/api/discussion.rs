@@ -39,7 +39,9 @@ async fn mentor(app: &TestApp, handle: &str) -> String {
     let email = format!("{handle}@example.com");
     app.state
         .services
-        .create_user_as_operator(
+        .identity()
+        .operator()
+        .create_user(
             &email,
             handle,
             None,

@@ -188,6 +188,7 @@ impl TestEnv {
         settings.rate_limit.auth.limit = 10_000;
         settings.rate_limit.write.limit = 10_000;
         settings.rate_limit.read.limit = 10_000;
+        settings.rate_limit.search.limit = 10_000;
         // Jobs start within a poll even when no wake-up reaches the worker, and retries
         // come quickly, so tests of the queue take milliseconds, not seconds.
         settings.jobs.poll_interval_ms = 50;
@@ -578,7 +579,9 @@ impl TestApp {
         let email = format!("{handle}@example.com");
         self.state
             .services
-            .create_user_as_operator(
+            .identity()
+            .operator()
+            .create_user(
                 &email,
                 handle,
                 None,

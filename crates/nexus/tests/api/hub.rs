@@ -1092,6 +1092,8 @@ async fn bulk_created_notes_are_searchable_linked_and_counted_like_api_created_o
         credential: nexus_service::actor::Credential::Session(uuid::Uuid::nil()),
     };
     let topics = services
+        .hub()
+        .notes()
         .known_topics(&["rust".into(), "databases".into(), "web".into()])
         .await
         .unwrap();
@@ -1099,12 +1101,17 @@ async fn bulk_created_notes_are_searchable_linked_and_counted_like_api_created_o
         .into_iter()
         .map(|body| {
             let input = serde_json::from_value(body).unwrap();
-            nexus_service::hub::prepare_note(&author, input, &topics).unwrap()
+            services
+                .hub()
+                .notes()
+                .prepare(&author, input, &topics)
+                .unwrap()
         })
         .collect();
     let (first, second) = prepared.split_at(1);
-    let mut bulk_slugs = services.create_prepared_notes(first).await.unwrap();
-    bulk_slugs.extend(services.create_prepared_notes(second).await.unwrap());
+    let notes = services.hub().notes();
+    let mut bulk_slugs = notes.create_prepared(first).await.unwrap();
+    bulk_slugs.extend(notes.create_prepared(second).await.unwrap());
 
     assert_eq!(bulk_slugs, api_slugs);
     assert_eq!(api_slugs[1], "quorum-reads");

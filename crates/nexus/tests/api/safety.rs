@@ -112,10 +112,11 @@ async fn instances_sharing_redis_share_the_limit(backend: Backend) {
     assert_limited(login_from(&b, None).await).await;
     assert_limited(login_from(&a, None).await).await;
 
-    // The bucket lives in Redis under the test's prefix and expires by itself.
+    // The bucket lives in Redis under the test's prefix, named by the operation (not by
+    // a transport's route, so every transport counts against it), and expires by itself.
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let key = format!("{prefix}auth:/api/v1/auth/login:ip:127.0.0.1");
+    let key = format!("{prefix}auth:login:ip:127.0.0.1");
     let ttl: i64 = redis::cmd("PTTL")
         .arg(&key)
         .query_async(&mut conn)

@@ -45,7 +45,7 @@ fn verify_blocking(password: &str, hash: &str) -> bool {
 impl Passwords {
     pub fn new() -> anyhow::Result<Passwords> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let dummy = crate::secrets::random_token()?;
+        let dummy = super::secrets::random_token()?;
         Ok(Passwords {
             permits: Arc::new(Semaphore::new(cores)),
             dummy_hash: Arc::new(hash_blocking(&dummy)?),

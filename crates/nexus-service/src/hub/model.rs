@@ -1,0 +1,310 @@
+//! The hub's request and response types, and how stored rows become them.
+
+use chrono::{DateTime, Utc};
+use nexus_core::hub::{NoteKind, NoteStatus};
+use nexus_core::{AppError, error::AppResult};
+use nexus_db::hub as repo;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A topic with the number of published notes in it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Topic {
+    #[schema(example = "distributed-systems")]
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub note_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTopic {
+    /// Derived from the title when absent.
+    #[schema(example = "distributed-systems", max_length = 80)]
+    pub slug: Option<String>,
+    #[schema(example = "Distributed systems", min_length = 1, max_length = 120)]
+    pub title: String,
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTopic {
+    #[schema(min_length = 1, max_length = 120)]
+    pub title: Option<String>,
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RelatedTopic {
+    pub slug: String,
+    pub title: String,
+    /// Published notes filed under both topics.
+    pub shared_notes: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Author {
+    pub handle: String,
+    pub display_name: String,
+}
+
+/// A note in full.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoteDetail {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub kind: NoteKind,
+    pub status: NoteStatus,
+    /// Plain text derived from the body.
+    pub summary: String,
+    pub body_md: String,
+    /// The body rendered and sanitised.
+    pub body_html: String,
+    /// Challenges only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solution: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    pub topics: Vec<String>,
+    pub tags: Vec<String>,
+    pub author: Author,
+    /// Increases with every change; the `ETag` is `"v{version}"`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// A note in a list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoteListItem {
+    pub slug: String,
+    pub title: String,
+    pub kind: NoteKind,
+    pub summary: String,
+    pub topics: Vec<String>,
+    pub author: Author,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNote {
+    #[schema(example = "CAP theorem", min_length = 1, max_length = 200)]
+    pub title: String,
+    pub kind: NoteKind,
+    /// Markdown. `[[slug]]` and `[[Title]]` link to other notes.
+    #[schema(
+        example = "Pick two of [[consistency]], availability and partition tolerance.",
+        max_length = 100000
+    )]
+    pub body_md: String,
+    /// 1-5 topic slugs.
+    #[schema(example = json!(["distributed-systems"]), min_items = 1, max_items = 5)]
+    pub topics: Vec<String>,
+    /// 0-10 tags of a-z, 0-9 and -.
+    #[serde(default)]
+    #[schema(example = json!(["theory"]), max_items = 10)]
+    pub tags: Vec<String>,
+    /// `draft` (only you see it) or `published` (default).
+    pub status: Option<NoteStatus>,
+    /// Required for challenges: what was hard.
+    #[schema(max_length = 20000)]
+    pub problem: Option<String>,
+    /// Required for challenges: what worked.
+    #[schema(max_length = 20000)]
+    pub solution: Option<String>,
+    /// Required for challenges: what came of it.
+    #[schema(max_length = 20000)]
+    pub outcome: Option<String>,
+}
+
+/// A partial change; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateNote {
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: Option<String>,
+    pub kind: Option<NoteKind>,
+    #[schema(max_length = 100000)]
+    pub body_md: Option<String>,
+    #[schema(min_items = 1, max_items = 5)]
+    pub topics: Option<Vec<String>>,
+    #[schema(max_items = 10)]
+    pub tags: Option<Vec<String>>,
+    /// `draft` or `published`; archive with DELETE.
+    pub status: Option<NoteStatus>,
+    #[schema(max_length = 20000)]
+    pub problem: Option<String>,
+    #[schema(max_length = 20000)]
+    pub solution: Option<String>,
+    #[schema(max_length = 20000)]
+    pub outcome: Option<String>,
+    /// What changed, for the revision history.
+    #[schema(max_length = 500)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NoteSort {
+    #[default]
+    Newest,
+    Updated,
+}
+
+#[derive(Debug, Default)]
+pub struct NoteQuery {
+    pub topic: Option<String>,
+    pub kind: Option<NoteKind>,
+    pub author: Option<String>,
+    pub tag: Option<String>,
+    pub status: Option<NoteStatus>,
+    pub sort: NoteSort,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RevisionInfo {
+    pub number: i32,
+    /// Handle of who made this revision.
+    pub editor: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Revision {
+    #[serde(flatten)]
+    pub info: RevisionInfo,
+    pub kind: NoteKind,
+    pub title: String,
+    pub body_md: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solution: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RevisionDiff {
+    pub from: i32,
+    pub to: i32,
+    /// A unified diff of title and body (and challenge fields).
+    pub unified: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchHit {
+    pub slug: String,
+    pub title: String,
+    /// A fragment of the body with matches wrapped in `<mark>`; the rest is plain text.
+    pub snippet: String,
+    /// Higher is better; comparable within one answer only.
+    pub score: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchResults {
+    pub items: Vec<SearchHit>,
+}
+
+#[derive(Debug, Default)]
+pub struct SearchParams {
+    pub q: String,
+    pub topic: Option<String>,
+    pub kind: Option<NoteKind>,
+    pub limit: Option<u32>,
+}
+
+// ---- from rows ------------------------------------------------------------------------
+
+pub(crate) fn kind_of(s: &str) -> AppResult<NoteKind> {
+    NoteKind::parse(s).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown note kind `{s}`")))
+}
+
+pub(crate) fn status_of(s: &str) -> AppResult<NoteStatus> {
+    NoteStatus::parse(s)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown note status `{s}`")))
+}
+
+pub(crate) fn topic_view(t: repo::TopicRow) -> Topic {
+    Topic {
+        slug: t.slug,
+        title: t.title,
+        description: t.description,
+        note_count: t.note_count,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+    }
+}
+
+/// A note's detail from its row, topics and tags.
+pub(crate) fn detail_of(
+    note: repo::NoteRow,
+    topics: Vec<String>,
+    tags: Vec<String>,
+) -> AppResult<NoteDetail> {
+    Ok(NoteDetail {
+        kind: kind_of(&note.kind)?,
+        status: status_of(&note.status)?,
+        id: note.id,
+        slug: note.slug,
+        title: note.title,
+        summary: note.summary,
+        body_md: note.body_md,
+        body_html: note.body_html,
+        problem: note.problem,
+        solution: note.solution,
+        outcome: note.outcome,
+        topics,
+        tags,
+        author: Author {
+            handle: note.author_handle,
+            display_name: note.author_name,
+        },
+        version: note.version,
+        created_at: note.created_at,
+        updated_at: note.updated_at,
+        published_at: note.published_at,
+    })
+}
+
+/// A note in a list, with the topics found for it.
+pub(crate) fn list_item_of(n: repo::NoteRow, topics: Vec<String>) -> AppResult<NoteListItem> {
+    Ok(NoteListItem {
+        kind: kind_of(&n.kind)?,
+        topics,
+        slug: n.slug,
+        title: n.title,
+        summary: n.summary,
+        author: Author {
+            handle: n.author_handle,
+            display_name: n.author_name,
+        },
+        created_at: n.created_at,
+    })
+}
+
+/// A revision's header; the list of revisions shows only this.
+pub(crate) fn revision_info(r: &repo::RevisionRow) -> RevisionInfo {
+    RevisionInfo {
+        number: r.number,
+        editor: r.editor_handle.clone(),
+        message: r.message.clone(),
+        created_at: r.created_at,
+    }
+}
