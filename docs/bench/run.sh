@@ -23,6 +23,7 @@ mkdir -p "$out"
 # million requests per client. Sign-in is raised because write and mixed log in each run.
 export NEXUS_RATE_LIMIT__READ='{limit=4000000000,period_secs=86400}'
 export NEXUS_RATE_LIMIT__WRITE='{limit=4000000000,period_secs=86400}'
+export NEXUS_RATE_LIMIT__SEARCH='{limit=4000000000,period_secs=86400}'
 export NEXUS_RATE_LIMIT__AUTH='{limit=1000,period_secs=60}'
 # Production logging: one JSON line per request, to a file.
 export NEXUS_LOG_FORMAT=${NEXUS_LOG_FORMAT:-json}

@@ -667,13 +667,17 @@ fn the_bench_seed_is_deterministic_and_consistent_on_both_backends() {
 
 /// The limits BENCHMARKS.md starts the benchmarked server with: budgets so large that the
 /// limiter still runs on every request but never refuses the harness.
-const BENCH_LIMITS: [(&str, &str); 3] = [
+const BENCH_LIMITS: [(&str, &str); 4] = [
     (
         "NEXUS_RATE_LIMIT__READ",
         "{limit=4000000000,period_secs=86400}",
     ),
     (
         "NEXUS_RATE_LIMIT__WRITE",
+        "{limit=4000000000,period_secs=86400}",
+    ),
+    (
+        "NEXUS_RATE_LIMIT__SEARCH",
         "{limit=4000000000,period_secs=86400}",
     ),
     ("NEXUS_RATE_LIMIT__AUTH", "{limit=1000,period_secs=60}"),
