@@ -21,6 +21,11 @@ use_case_group! {
 impl Tokens<'_> {
     pub async fn create(&self, actor: &AuthUser, input: CreateToken) -> AppResult<CreatedToken> {
         self.charge(OpClass::Write).await?;
+        // A retry whose first attempt committed answers with the same token: its secret
+        // exists nowhere else in the clear.
+        if let Some(created) = self.committed_before::<CreatedToken>()? {
+            return Ok(created);
+        }
         actor.require_session()?;
         let mut check = Checker::default();
         let name = check.check(rules::token_name(&input.name));
@@ -51,8 +56,7 @@ impl Tokens<'_> {
             },
         )
         .await?;
-        tx.commit().await?;
-        Ok(CreatedToken {
+        let created = CreatedToken {
             info: TokenInfo {
                 id,
                 name,
@@ -63,7 +67,8 @@ impl Tokens<'_> {
                 last_used_at: None,
             },
             token,
-        })
+        };
+        self.commit(tx, created).await
     }
 
     pub async fn list(&self, actor: &AuthUser) -> AppResult<Vec<TokenInfo>> {

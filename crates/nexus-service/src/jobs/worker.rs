@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use nexus_core::error::AppResult;
 use nexus_core::schedule::{Cron, period_key};
 use nexus_db::jobs::{self as repo, ClaimedJob};
 use serde_json::json;
@@ -100,6 +101,36 @@ fn poll_interval(services: &Services) -> Duration {
 
 fn lease(services: &Services) -> Duration {
     Duration::from_secs(services.queue.settings().lease_secs)
+}
+
+// ---- stepping by hand ------------------------------------------------------------------
+
+/// One step of the whole machinery, as of `now`: relays pending outbox events, then claims
+/// and runs one job due by then. `false` when there was nothing to do. Tests (and tools)
+/// drive the queue with this instead of a running worker, so nothing sleeps or polls:
+/// retries and postponed jobs become due by passing a later `now`.
+pub async fn step(services: &Services, now: chrono::DateTime<Utc>) -> AppResult<bool> {
+    let relayed = relay_once(services).await?;
+    let until = now + lease(services);
+    let mut claimed = repo::claim(&services.db, "step", now, until, 1).await?;
+    match claimed.pop() {
+        Some(job) => {
+            execute(services, "step", job).await;
+            Ok(true)
+        }
+        None => Ok(relayed > 0),
+    }
+}
+
+/// Steps until nothing is due as of `now`; returns how many steps did something. Bounded,
+/// so a job that keeps making jobs cannot hang a test.
+pub async fn drain(services: &Services, now: chrono::DateTime<Utc>) -> AppResult<usize> {
+    const MAX_STEPS: usize = 10_000;
+    let mut steps = 0;
+    while steps < MAX_STEPS && step(services, now).await? {
+        steps += 1;
+    }
+    Ok(steps)
 }
 
 // ---- the table queue -------------------------------------------------------------------

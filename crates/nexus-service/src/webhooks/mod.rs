@@ -177,6 +177,14 @@ impl Webhooks<'_> {
         input: CreateWebhook,
     ) -> AppResult<CreatedWebhook> {
         self.charge(OpClass::Write).await?;
+        // A retry whose first attempt committed answers with the same endpoint and
+        // secret, which exists nowhere else in the clear.
+        if let Some((id, secret)) = self.committed_before::<(Uuid, String)>()? {
+            return Ok(CreatedWebhook {
+                webhook: self.get(actor, id).await?,
+                secret,
+            });
+        }
         actor.require_write()?;
         let mut problems = Vec::new();
         let url = match target::check_form(input.url.trim()) {
@@ -256,7 +264,7 @@ impl Webhooks<'_> {
             Utc::now(),
         )
         .await?;
-        tx.commit().await?;
+        let (id, secret) = self.commit(tx, (id, secret)).await?;
         tracing::info!(webhook = %id, owner = %actor.handle, "webhook registered");
         Ok(CreatedWebhook {
             webhook: self.get(actor, id).await?,

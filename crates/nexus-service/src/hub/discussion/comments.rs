@@ -79,6 +79,10 @@ impl Comments<'_> {
         input: CreateComment,
     ) -> AppResult<Comment> {
         self.charge(OpClass::Write).await?;
+        // A retry whose first attempt committed answers with what it made.
+        if let Some(id) = self.committed_before::<Uuid>()? {
+            return self.get(actor, id).await;
+        }
         actor.require_write()?;
         actor.require_verified()?;
         let note = access::published_note(self, &user(actor), slug).await?;
@@ -125,7 +129,7 @@ impl Comments<'_> {
             author: actor.id,
         };
         self.queue.emit(&mut tx, &event).await?;
-        tx.commit().await?;
+        let id = self.commit(tx, id).await?;
         self.queue.wake();
         self.get(actor, id).await
     }

@@ -33,6 +33,10 @@ impl Proposals<'_> {
         input: CreateProposal,
     ) -> AppResult<Proposal> {
         self.charge(OpClass::Write).await?;
+        // A retry whose first attempt committed answers with what it made.
+        if let Some(id) = self.committed_before::<Uuid>()? {
+            return self.get(actor, id).await;
+        }
         actor.require_write()?;
         actor.require_verified()?;
         let note = access::published_note(self, &user(actor), slug).await?;
@@ -95,7 +99,7 @@ impl Proposals<'_> {
             proposer: actor.id,
         };
         self.queue.emit(&mut tx, &event).await?;
-        tx.commit().await?;
+        let id = self.commit(tx, id).await?;
         self.queue.wake();
         self.get(actor, id).await
     }

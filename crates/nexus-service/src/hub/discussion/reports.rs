@@ -29,6 +29,10 @@ impl Reports<'_> {
         input: CreateReport,
     ) -> AppResult<Report> {
         self.charge(OpClass::Write).await?;
+        // A retry whose first attempt committed answers with what it made.
+        if let Some(id) = self.committed_before::<Uuid>()? {
+            return self.get(id).await;
+        }
         actor.require_write()?;
         let note = access::published_note(self, &user(actor), slug).await?;
         let reason = rules::report_reason(&input.reason)?;
@@ -40,7 +44,7 @@ impl Reports<'_> {
             note: note.id,
         };
         self.queue.emit(&mut tx, &event).await?;
-        tx.commit().await?;
+        let id = self.commit(tx, id).await?;
         self.queue.wake();
         self.get(id).await
     }
