@@ -72,6 +72,18 @@ impl NoteStatus {
     }
 }
 
+impl std::fmt::Display for NoteKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for NoteStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The longest slug (of a note, a topic, or in a path or link), in characters.
 pub const SLUG_MAX_CHARS: usize = 80;
 

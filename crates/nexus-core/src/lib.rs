@@ -17,5 +17,7 @@ pub mod error;
 pub mod hub;
 pub mod identity;
 pub mod schedule;
+#[cfg(feature = "sqlx")]
+pub mod stored;
 
 pub use error::{AppError, ErrorKind, FieldError, Unique};

@@ -69,6 +69,29 @@ into_arg!(Time: DateTime<Utc> => |v| v);
 into_arg!(Json: serde_json::Value => |v| v, Json<serde_json::Value> => |v| v.0, &serde_json::Value => |v| v.clone());
 into_arg!(Bytes: Vec<u8> => |v| v, &[u8] => |v| v.to_vec());
 
+/// Domain enums are stored as their lowercase names (see `nexus_core::stored`).
+macro_rules! text_enum_arg {
+    ($($t:ty),+) => {$(
+        impl IntoArg for $t {
+            fn into_arg(self) -> Arg {
+                Arg::Text(Some(self.as_str().to_owned()))
+            }
+        }
+        impl IntoArg for Option<$t> {
+            fn into_arg(self) -> Arg {
+                Arg::Text(self.map(|v| v.as_str().to_owned()))
+            }
+        }
+    )+};
+}
+
+text_enum_arg!(
+    nexus_core::hub::NoteKind,
+    nexus_core::hub::NoteStatus,
+    nexus_core::identity::Role,
+    nexus_core::identity::Track
+);
+
 impl IntoArg for Arg {
     fn into_arg(self) -> Arg {
         self

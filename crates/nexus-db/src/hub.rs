@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
+use nexus_core::hub::{NoteKind, NoteStatus};
 use uuid::Uuid;
 
 use crate::exec::{Exec, Query, placeholders, query, rows_per_statement};
@@ -133,8 +134,8 @@ pub struct NoteRow {
     pub author_id: Uuid,
     pub author_handle: String,
     pub author_name: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: NoteKind,
+    pub status: NoteStatus,
     pub title: String,
     pub summary: String,
     pub body_md: String,
@@ -165,8 +166,8 @@ pub(crate) const NOTE_SELECT: &str = concat!(
 
 /// Every stored field of a note that an edit can change.
 pub struct NoteContent<'a> {
-    pub kind: &'a str,
-    pub status: &'a str,
+    pub kind: NoteKind,
+    pub status: NoteStatus,
     pub title: &'a str,
     pub summary: &'a str,
     pub body_md: &'a str,
@@ -216,7 +217,7 @@ pub async fn insert_notes(
                     .raw("1")
                     .bind(now)
                     .bind(now)
-                    .bind((c.status == "published").then_some(now));
+                    .bind((c.status == NoteStatus::Published).then_some(now));
             },
         )
         .await
@@ -404,11 +405,11 @@ pub async fn topics_of(x: impl Into<Exec<'_>>, notes: &[Uuid]) -> AppResult<Vec<
 
 /// List filters. Visibility is decided by the service and passed in as `status` plus
 /// `author`: drafts are only ever asked for together with the caller's own id.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NoteFilter<'a> {
-    pub status: &'a str,
+    pub status: NoteStatus,
     pub topic: Option<&'a str>,
-    pub kind: Option<&'a str>,
+    pub kind: Option<NoteKind>,
     pub author: Option<Uuid>,
     pub tag: Option<&'a str>,
     /// Sort by last update instead of creation.
@@ -486,7 +487,7 @@ pub struct RevisionRow {
     pub number: i32,
     pub editor_handle: String,
     pub message: String,
-    pub kind: String,
+    pub kind: NoteKind,
     pub title: String,
     pub body_md: String,
     pub problem: Option<String>,
@@ -694,7 +695,7 @@ pub struct SearchFilter<'a> {
     /// The query in `websearch_to_tsquery` syntax (PostgreSQL).
     pub websearch: &'a str,
     pub topic: Option<&'a str>,
-    pub kind: Option<&'a str>,
+    pub kind: Option<NoteKind>,
     pub limit: u32,
 }
 

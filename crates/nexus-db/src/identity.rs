@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
+use nexus_core::identity::{Role, Track};
 use uuid::Uuid;
 
 use crate::exec::{Exec, query};
@@ -22,8 +23,8 @@ pub struct UserRow {
     pub handle: String,
     pub display_name: String,
     pub bio: String,
-    pub track: String,
-    pub role: String,
+    pub track: Track,
+    pub role: Role,
     pub password_hash: String,
     pub email_verified_at: Option<DateTime<Utc>>,
     pub disabled_at: Option<DateTime<Utc>>,
@@ -37,7 +38,7 @@ pub struct NewUser<'a> {
     pub email_normalized: &'a str,
     pub handle: &'a str,
     pub display_name: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub password_hash: &'a str,
     pub verified_at: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
@@ -122,7 +123,7 @@ pub async fn list_users(x: impl Into<Exec<'_>>, f: &UserFilter<'_>) -> AppResult
 pub struct ProfileChange<'a> {
     pub display_name: Option<&'a str>,
     pub bio: Option<&'a str>,
-    pub track: Option<&'a str>,
+    pub track: Option<Track>,
 }
 
 pub async fn update_profile(
@@ -384,7 +385,7 @@ pub async fn revoke_other_sessions(
 pub struct SessionUser {
     pub id: Uuid,
     pub handle: String,
-    pub role: String,
+    pub role: Role,
     pub email_verified_at: Option<DateTime<Utc>>,
     pub disabled_at: Option<DateTime<Utc>>,
     pub session_revoked_at: Option<DateTime<Utc>>,
@@ -499,7 +500,7 @@ pub struct PatUser {
     pub revoked_at: Option<DateTime<Utc>>,
     pub id: Uuid,
     pub handle: String,
-    pub role: String,
+    pub role: Role,
     pub email_verified_at: Option<DateTime<Utc>>,
     pub disabled_at: Option<DateTime<Utc>>,
 }

@@ -185,7 +185,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let kind = self.0.kind();
         let status = status_of(kind);
-        let mut problem = Problem::new(kind, self.0.public_detail());
+        let detail = match &self.0 {
+            // The service says what is missing in its own words; over HTTP the version
+            // travels in a header, which the client needs to be told to send.
+            AppError::PreconditionRequired(why) => {
+                format!("{why}: send If-Match with the ETag of the version you change")
+            }
+            other => other.public_detail(),
+        };
+        let mut problem = Problem::new(kind, detail);
         let mut extra_headers = Vec::new();
         match &self.0 {
             AppError::Validation(errors) => problem.errors = errors.clone(),

@@ -206,7 +206,7 @@ pub async fn run(services: &Services, shape: Shape) -> anyhow::Result<()> {
                 email_normalized: &email,
                 handle: &handle,
                 display_name: &format!("Bench User {i}"),
-                role: Role::Learner.as_str(),
+                role: Role::Learner,
                 password_hash: &hash,
                 verified_at: Some(now),
                 now,

@@ -2,7 +2,7 @@
 //! that starts from a note's slug finds the note here, so a hidden note answers 404
 //! everywhere, the same as a missing one.
 
-use nexus_core::hub;
+use nexus_core::hub::{self, NoteStatus};
 use nexus_core::identity::Role;
 use nexus_core::{AppError, error::AppResult};
 use nexus_db::hub as repo;
@@ -64,7 +64,7 @@ pub(crate) async fn published_note(
     slug: &str,
 ) -> AppResult<repo::NoteRow> {
     let note = visible_note(services, who, slug).await?;
-    if note.status == "published" {
+    if note.status == NoteStatus::Published {
         Ok(note)
     } else {
         Err(AppError::not_found(format!("no published note `{slug}`")))

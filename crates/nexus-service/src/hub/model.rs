@@ -1,8 +1,8 @@
 //! The hub's request and response types, and how stored rows become them.
 
 use chrono::{DateTime, Utc};
+use nexus_core::error::AppResult;
 use nexus_core::hub::{NoteKind, NoteStatus};
-use nexus_core::{AppError, error::AppResult};
 use nexus_db::hub as repo;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -232,15 +232,6 @@ pub struct SearchParams {
 
 // ---- from rows ------------------------------------------------------------------------
 
-pub(crate) fn kind_of(s: &str) -> AppResult<NoteKind> {
-    NoteKind::parse(s).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown note kind `{s}`")))
-}
-
-pub(crate) fn status_of(s: &str) -> AppResult<NoteStatus> {
-    NoteStatus::parse(s)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown note status `{s}`")))
-}
-
 pub(crate) fn topic_view(t: repo::TopicRow) -> Topic {
     Topic {
         slug: t.slug,
@@ -259,8 +250,8 @@ pub(crate) fn detail_of(
     tags: Vec<String>,
 ) -> AppResult<NoteDetail> {
     Ok(NoteDetail {
-        kind: kind_of(&note.kind)?,
-        status: status_of(&note.status)?,
+        kind: note.kind,
+        status: note.status,
         id: note.id,
         slug: note.slug,
         title: note.title,
@@ -286,7 +277,7 @@ pub(crate) fn detail_of(
 /// A note in a list, with the topics found for it.
 pub(crate) fn list_item_of(n: repo::NoteRow, topics: Vec<String>) -> AppResult<NoteListItem> {
     Ok(NoteListItem {
-        kind: kind_of(&n.kind)?,
+        kind: n.kind,
         topics,
         slug: n.slug,
         title: n.title,

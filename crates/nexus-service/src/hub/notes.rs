@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
-use nexus_core::hub::{self, NoteKind, NoteStatus};
+use nexus_core::hub::{self, NoteStatus};
 use nexus_core::identity::Checker;
 use nexus_core::{AppError, error::AppResult};
 use nexus_db::Db;
@@ -15,8 +15,7 @@ use uuid::Uuid;
 use super::access::{self, may_edit, may_see, not_found, user};
 use super::cache::{self, NoteAnswer, NoteCache};
 use super::model::{
-    CreateNote, NoteDetail, NoteListItem, NoteQuery, NoteSort, UpdateNote, detail_of, kind_of,
-    list_item_of, status_of,
+    CreateNote, NoteDetail, NoteListItem, NoteQuery, NoteSort, UpdateNote, detail_of, list_item_of,
 };
 use super::rules;
 use super::store::{self, Edit, NewNote, Prepared, TopicIds, stale};
@@ -174,15 +173,17 @@ impl Notes<'_> {
             ));
         }
         let expected = expected_version.ok_or_else(|| {
-            AppError::PreconditionRequired("send If-Match with the note's ETag to change it".into())
+            AppError::PreconditionRequired(
+                "a change must name the version of the note it starts from".into(),
+            )
         })?;
         if expected != note.version {
             return Err(stale(note.version));
         }
-        if note.status == "archived" {
+        if note.status == NoteStatus::Archived {
             return Err(AppError::Conflict("the note is archived".into()));
         }
-        rules::no_return_to_draft(&note.status, input.status)?;
+        rules::no_return_to_draft(note.status, input.status)?;
         let mut check = Checker::default();
         let title = match &input.title {
             Some(t) => check.check(rules::note_title(t)),
@@ -221,11 +222,11 @@ impl Notes<'_> {
         };
         let kind = match input.kind {
             Some(k) => k,
-            None => kind_of(&note.kind)?,
+            None => note.kind,
         };
         let status = match input.status {
             Some(s) => s,
-            None => status_of(&note.status)?,
+            None => note.status,
         };
         rules::challenge_complete(&mut check, kind, [&problem, &solution, &outcome]);
         let prepared = Prepared::new(kind, status, title, body, problem, solution, outcome);
@@ -259,7 +260,7 @@ impl Notes<'_> {
                 "only the author or an admin archives a note".into(),
             ));
         }
-        if note.status == "archived" {
+        if note.status == NoteStatus::Archived {
             return Ok(());
         }
         let mut tx = self.db.begin().await?;
@@ -339,9 +340,9 @@ impl Notes<'_> {
         let rows = repo::list_notes(
             &self.db,
             &repo::NoteFilter {
-                status: status.as_str(),
+                status,
                 topic: q.topic.as_deref(),
-                kind: q.kind.map(NoteKind::as_str),
+                kind: q.kind,
                 author,
                 tag: q.tag.as_deref(),
                 by_updated: q.sort == NoteSort::Updated,

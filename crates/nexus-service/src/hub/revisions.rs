@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
+use nexus_core::hub::NoteStatus;
 use nexus_core::{AppError, error::AppResult};
 use nexus_db::hub as repo;
 
 use super::access::{self, may_edit, user};
-use super::model::{
-    NoteDetail, Revision, RevisionDiff, RevisionInfo, kind_of, revision_info, status_of,
-};
+use super::model::{NoteDetail, Revision, RevisionDiff, RevisionInfo, revision_info};
 use super::store::{self, Edit, Prepared};
 use crate::actor::{AuthUser, Principal};
 use crate::encoded::Encoded;
@@ -46,7 +45,7 @@ impl Revisions<'_> {
         let note = access::visible_note(self, who, slug).await?;
         let r = self.row(&note, number).await?;
         Ok(Revision {
-            kind: kind_of(&r.kind)?,
+            kind: r.kind,
             info: revision_info(&r),
             title: r.title,
             body_md: r.body_md,
@@ -105,13 +104,13 @@ impl Revisions<'_> {
                 "only the author or an admin restores a revision".into(),
             ));
         }
-        if note.status == "archived" {
+        if note.status == NoteStatus::Archived {
             return Err(AppError::Conflict("the note is archived".into()));
         }
         let r = self.row(&note, number).await?;
         let prepared = Prepared::new(
-            kind_of(&r.kind)?,
-            status_of(&note.status)?,
+            r.kind,
+            note.status,
             r.title,
             r.body_md,
             r.problem,

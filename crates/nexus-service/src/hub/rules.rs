@@ -174,8 +174,8 @@ pub fn new_status(check: &mut Checker, status: Option<NoteStatus>) -> NoteStatus
 }
 
 /// A published note never goes back to draft.
-pub fn no_return_to_draft(current: &str, requested: Option<NoteStatus>) -> AppResult<()> {
-    if requested == Some(NoteStatus::Draft) && current == NoteStatus::Published.as_str() {
+pub fn no_return_to_draft(current: NoteStatus, requested: Option<NoteStatus>) -> AppResult<()> {
+    if requested == Some(NoteStatus::Draft) && current == NoteStatus::Published {
         return Err(AppError::invalid(
             "status",
             "a published note cannot go back to draft; archive it instead",
@@ -349,8 +349,8 @@ mod tests {
                 .field,
             "status"
         );
-        assert!(no_return_to_draft("published", Some(NoteStatus::Draft)).is_err());
-        assert!(no_return_to_draft("draft", Some(NoteStatus::Draft)).is_ok());
+        assert!(no_return_to_draft(NoteStatus::Published, Some(NoteStatus::Draft)).is_err());
+        assert!(no_return_to_draft(NoteStatus::Draft, Some(NoteStatus::Draft)).is_ok());
         assert_eq!(
             errors(|c| edit_status(c, Some(NoteStatus::Archived)))[0].field,
             "status"

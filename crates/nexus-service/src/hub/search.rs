@@ -1,7 +1,7 @@
 //! Full-text search over published notes, with a highlighted snippet per hit ([`snippet`]).
 
 use nexus_core::error::AppResult;
-use nexus_core::hub::{NoteKind, SearchQuery};
+use nexus_core::hub::SearchQuery;
 use nexus_db::hub as repo;
 
 use super::model::{SearchHit, SearchParams, SearchResults};
@@ -31,7 +31,7 @@ impl Search<'_> {
                 fts5: &query.to_fts5(),
                 websearch: &query.to_websearch(),
                 topic: p.topic.as_deref(),
-                kind: p.kind.map(NoteKind::as_str),
+                kind: p.kind,
                 limit,
             },
         )

@@ -62,8 +62,8 @@ impl Prepared {
 
     fn content(&self) -> repo::NoteContent<'_> {
         repo::NoteContent {
-            kind: self.kind.as_str(),
-            status: self.status.as_str(),
+            kind: self.kind,
+            status: self.status,
             title: &self.title,
             summary: &self.summary,
             body_md: &self.body_md,
@@ -148,9 +148,7 @@ pub(super) async fn write_edit(services: &Services, edit: &Edit<'_>) -> AppResul
     let mut tx = services.db.begin().await?;
     write_edit_in(&mut tx, edit, Utc::now()).await?;
     let note = edit.note;
-    if note.status != NoteStatus::Published.as_str()
-        && edit.prepared.status == NoteStatus::Published
-    {
+    if note.status != NoteStatus::Published && edit.prepared.status == NoteStatus::Published {
         let event = HubEvent::NotePublished {
             note: note.id,
             slug: note.slug.clone(),

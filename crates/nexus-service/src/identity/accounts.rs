@@ -2,7 +2,7 @@
 //! account (`me`, profile, email preferences), and public profiles.
 
 use chrono::{DateTime, Duration, Utc};
-use nexus_core::identity::{Checker, Email, Handle, Password, Role, Track};
+use nexus_core::identity::{Checker, Email, Handle, Password, Role};
 use nexus_core::{AppError, Unique, error::AppResult};
 use nexus_db::identity as repo;
 use uuid::Uuid;
@@ -61,7 +61,7 @@ impl Accounts<'_> {
                 email_normalized: &email.normalized,
                 handle: handle.as_str(),
                 display_name: &name,
-                role: Role::Learner.as_str(),
+                role: Role::Learner,
                 password_hash: &hash,
                 verified_at: None,
                 now,
@@ -253,7 +253,7 @@ impl Accounts<'_> {
             &repo::ProfileChange {
                 display_name: name.as_deref(),
                 bio: bio.as_deref(),
-                track: input.track.map(Track::as_str),
+                track: input.track,
             },
             Utc::now(),
         )

@@ -6,8 +6,8 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
+use nexus_core::error::AppResult;
 use nexus_core::identity::{Role, Track};
-use nexus_core::{AppError, error::AppResult};
 use nexus_db::identity as repo;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -274,19 +274,10 @@ pub(super) const ACCEPTED: Accepted = Accepted {
 
 // ---- conversions ----------------------------------------------------------------------
 
-pub(super) fn role_of(s: &str) -> AppResult<Role> {
-    Role::parse(s)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role `{s}` in the database")))
-}
-
-pub(super) fn track_of(s: &str) -> Track {
-    Track::parse(s).unwrap_or_default()
-}
-
 pub(super) fn me_of(u: repo::UserRow) -> AppResult<Me> {
     Ok(Me {
-        role: role_of(&u.role)?,
-        track: track_of(&u.track),
+        role: u.role,
+        track: u.track,
         id: u.id,
         email: u.email,
         handle: u.handle,
@@ -300,8 +291,8 @@ pub(super) fn me_of(u: repo::UserRow) -> AppResult<Me> {
 
 pub(super) fn public_profile_of(u: repo::UserRow) -> AppResult<PublicProfile> {
     Ok(PublicProfile {
-        role: role_of(&u.role)?,
-        track: track_of(&u.track),
+        role: u.role,
+        track: u.track,
         handle: u.handle,
         display_name: u.display_name,
         bio: u.bio,
@@ -311,8 +302,8 @@ pub(super) fn public_profile_of(u: repo::UserRow) -> AppResult<PublicProfile> {
 
 pub(super) fn admin_view(u: repo::UserRow) -> AppResult<AdminUser> {
     Ok(AdminUser {
-        role: role_of(&u.role)?,
-        track: track_of(&u.track),
+        role: u.role,
+        track: u.track,
         id: u.id,
         email: u.email,
         handle: u.handle,

@@ -38,7 +38,7 @@ impl Operator<'_> {
                 email_normalized: &account.email.normalized,
                 handle: account.handle.as_str(),
                 display_name: &account.display_name,
-                role: role.as_str(),
+                role,
                 password_hash: &hash,
                 verified_at: Some(now),
                 now,

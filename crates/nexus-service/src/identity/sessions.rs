@@ -8,7 +8,7 @@ use nexus_core::{AppError, error::AppResult};
 use nexus_db::identity as repo;
 use uuid::Uuid;
 
-use super::model::{Client, LoginRequest, RefreshRequest, TokenPair, TokenScope, role_of};
+use super::model::{Client, LoginRequest, RefreshRequest, TokenPair, TokenScope};
 use super::rules;
 use super::secrets::{self, PAT_PREFIX};
 use crate::actor::{AuthUser, Credential};
@@ -163,7 +163,7 @@ impl Sessions<'_> {
                 tracing::warn!(error = %e, "recording token use failed");
             }
             return Ok(AuthUser {
-                role: role_of(&t.role)?,
+                role: t.role,
                 id: t.id,
                 handle: t.handle,
                 verified: t.email_verified_at.is_some(),
@@ -182,7 +182,7 @@ impl Sessions<'_> {
             return Err(unauth("the session has ended"));
         }
         Ok(AuthUser {
-            role: role_of(&s.role)?,
+            role: s.role,
             id: s.id,
             handle: s.handle,
             verified: s.email_verified_at.is_some(),

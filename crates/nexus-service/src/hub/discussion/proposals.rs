@@ -2,6 +2,7 @@
 //! revision, credited to the proposer) or rejected by a reviewer of the note.
 
 use chrono::Utc;
+use nexus_core::hub::NoteStatus;
 use nexus_core::identity::Checker;
 use nexus_core::{AppError, FieldError, error::AppResult};
 use nexus_db::discussion as repo;
@@ -14,7 +15,6 @@ use crate::actor::AuthUser;
 use crate::hub::access::{self, may_review, user};
 use crate::hub::cache;
 use crate::hub::events::HubEvent;
-use crate::hub::model::{kind_of, status_of};
 use crate::hub::rules;
 use crate::hub::store::{Edit, Prepared, write_edit_in};
 use crate::page::{self, Page};
@@ -155,7 +155,7 @@ impl Proposals<'_> {
         let p = self.visible(actor, id).await?;
         decidable(actor, &p)?;
         let note = access::visible_note(self, &user(actor), &p.note_slug).await?;
-        if note.status != "published" {
+        if note.status != NoteStatus::Published {
             return Err(AppError::Conflict(format!("the note is {}", note.status)));
         }
         let moved_on = |current: i32| {
@@ -169,8 +169,8 @@ impl Proposals<'_> {
             return Err(moved_on(note.version));
         }
         let prepared = Prepared::new(
-            kind_of(&note.kind)?,
-            status_of(&note.status)?,
+            note.kind,
+            note.status,
             p.title.clone(),
             p.body_md.clone(),
             note.problem.clone(),
