@@ -344,11 +344,10 @@ fn post_json(url: &str, body: serde_json::Value, token: Option<&str>) -> (u16, s
     })
 }
 
-#[test]
-fn operators_create_admins_and_manage_users_from_the_shell() {
-    let dir = tempfile::tempdir().unwrap();
+/// `nexus user create` of the admin `root` (password "an operator password") with `cmd`.
+fn create_root_admin(cmd: &mut Command) -> Output {
     let out = run_with_stdin(
-        nexus(dir.path()).args([
+        cmd.args([
             "user",
             "create",
             "--email",
@@ -365,6 +364,13 @@ fn operators_create_admins_and_manage_users_from_the_shell() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+#[test]
+fn operators_create_admins_and_manage_users_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = create_root_admin(&mut nexus(dir.path()));
     assert!(String::from_utf8_lossy(&out.stdout).contains("created root"));
 
     let out = run_with_stdin(
@@ -793,24 +799,7 @@ fn crash_between_commit_and_answer(database_url: Option<&str>) {
         }
         cmd
     };
-    let out = run_with_stdin(
-        nexus_on_db().args([
-            "user",
-            "create",
-            "--email",
-            "root@example.com",
-            "--handle",
-            "root",
-            "--role",
-            "admin",
-        ]),
-        "an operator password\n",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    create_root_admin(&mut nexus_on_db());
 
     let mut server = Server::start(nexus_on_db().env("NEXUS_TEST_ABORT_AFTER_COMMIT", "1"));
     let (status, login) = post_json(
