@@ -7,11 +7,10 @@
 
 use std::hint::black_box;
 
-use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nexus_core::hub::{NoteKind, NoteStatus, SearchQuery, render_markdown};
-use nexus_service::hub::cache::{NoteAnswer, Packed};
+use nexus_service::encoded::{self, Encoded};
 use nexus_service::hub::snippet::{SNIPPET_WORDS, Terms, snippet};
 use nexus_service::hub::{Author, NoteDetail, NoteListItem};
 use nexus_service::page::{
@@ -119,15 +118,12 @@ fn serialise(c: &mut Criterion) {
 
 fn cache_and_snippet(c: &mut Criterion) {
     let note = note();
-    let answer = NoteAnswer {
-        version: 1,
-        json: Bytes::from(serde_json::to_vec(&note).unwrap_or_default()),
-    };
-    let packed = Packed::pack(&answer);
+    let json = serde_json::to_vec(&note).unwrap_or_default();
+    let cached = Encoded::packed(self::note(), encoded::pack(&json));
     let mut group = c.benchmark_group("note_cache");
-    group.throughput(Throughput::Bytes(answer.json.len() as u64));
-    group.bench_function("pack", |b| b.iter(|| Packed::pack(black_box(&answer))));
-    group.bench_function("unpack", |b| b.iter(|| black_box(&packed).unpack()));
+    group.throughput(Throughput::Bytes(json.len() as u64));
+    group.bench_function("pack", |b| b.iter(|| encoded::pack(black_box(&json))));
+    group.bench_function("unpack", |b| b.iter(|| black_box(&cached).json()));
     group.finish();
 
     let text = render_markdown(&note.body_md).text;

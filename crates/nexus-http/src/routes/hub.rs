@@ -80,7 +80,7 @@ fn with_etag(note: Arc<Encoded<NoteDetail>>, status: StatusCode) -> ApiResult<Re
 fn encoded_json<T: serde::Serialize>(value: &Encoded<T>) -> ApiResult<Response> {
     let body = value
         .json()
-        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("encoding an answer")))?;
+        .map_err(|e| AppError::Internal(e.context("encoding an answer")))?;
     Ok(json_bytes(body))
 }
 
@@ -246,14 +246,12 @@ async fn get_note(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let note = s.services.hub().notes().answer(&who, &slug).await?;
+    let note = s.services.hub().notes().get(&who, &slug).await?;
     let tag = etag(note.version);
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    let mut resp = json_bytes(note.json);
-    resp.headers_mut().insert(header::ETAG, tag);
-    Ok(resp)
+    with_etag(note, StatusCode::OK)
 }
 
 /// Change a note (author or admin). Requires `If-Match` with the current `ETag`.

@@ -1,8 +1,10 @@
-//! The hub's read caches: a published note's answer, and the first page of the newest
-//! notes (overall or per topic), in process and on the shared level.
+//! The hub's read caches: a published note, and the first page of the newest notes
+//! (overall or per topic), in process and on the shared level.
 //!
-//! A first page is kept behind an `Arc`, so a hit is a pointer clone; a note as its JSON,
-//! LZ4-compressed (see [`Packed`]).
+//! Both hold typed values, so that every transport reads the same cached data: a first
+//! page behind an `Arc` with its JSON made once, a note with its JSON LZ4-packed beside it
+//! (see [`Encoded::packed`]). On the shared level a note is its version and its packed
+//! JSON ([`to_shared`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,12 +13,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use moka::future::Cache;
+use nexus_core::AppError;
+use nexus_core::error::AppResult;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::NoteListItem;
+use super::{NoteDetail, NoteListItem};
 use crate::cache::{CacheBuilder, CacheEntry, SharedLevel, record};
-use crate::encoded::Encoded;
+use crate::encoded::{self, Encoded};
 use crate::page::Page;
 
 /// Keys and invalidation messages of these caches start with this.
@@ -24,52 +28,66 @@ const NS: &str = "hub";
 /// The shared-level hash that holds every first page: they are cleared together.
 const PAGES: &str = "pages";
 
-/// A published note's answer: its JSON and the version its `ETag` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoteAnswer {
-    pub version: i32,
-    pub json: Bytes,
+/// A note as every transport reads it from the cache.
+pub type CachedNote = Arc<Encoded<NoteDetail>>;
+
+/// A note's JSON as both levels keep it: packed, since a note carries its text twice
+/// (Markdown and HTML), which compresses well (benchmark notes: 4.6 KB of JSON to ~2 KB).
+/// The typed value beside it is what GraphQL and HTML pages read.
+fn cached(detail: NoteDetail) -> AppResult<(CachedNote, Bytes)> {
+    let json = serde_json::to_vec(&detail)
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("encoding a note")))?;
+    let packed = encoded::pack(&json);
+    Ok((Arc::new(Encoded::packed(detail, packed.clone())), packed))
 }
 
-/// A [`NoteAnswer`] as both levels keep it: the JSON LZ4-compressed. A note's answer
-/// carries its text twice (Markdown and HTML), which compresses well (benchmark notes:
-/// 4.6 KB of JSON to ~2 KB), so the same memory holds over twice the notes; with
-/// read-hot's Zipf draw over 100,000 notes that turns most database reads into hits
-/// (BENCHMARKS.md), for under a microsecond of decompression per hit.
-#[derive(Clone)]
-pub struct Packed(Bytes);
-
-/// Larger than any note's answer can be (the body limit bounds what a note holds).
-const MAX_ANSWER_BYTES: u32 = 32 * 1024 * 1024;
-
-impl Packed {
-    pub fn pack(answer: &NoteAnswer) -> Packed {
-        let mut out = answer.version.to_be_bytes().to_vec();
-        out.extend_from_slice(&lz4_flex::compress_prepend_size(&answer.json));
-        Packed(Bytes::from(out))
-    }
-
-    /// `None` for bytes that are not a packed answer (a key from an older release).
-    pub fn unpack(&self) -> Option<NoteAnswer> {
-        let (version, compressed) = self.0.split_first_chunk::<4>()?;
-        // The stated size is checked before lz4_flex allocates it: a damaged value must
-        // not ask for gigabytes. Notes are limited far below this.
-        let (size, _) = compressed.split_first_chunk::<4>()?;
-        if u32::from_le_bytes(*size) > MAX_ANSWER_BYTES {
-            return None;
-        }
-        let json = lz4_flex::decompress_size_prepended(compressed).ok()?;
-        Some(NoteAnswer {
-            version: i32::from_be_bytes(*version),
-            json: Bytes::from(json),
-        })
-    }
+/// The shared level's form of a note: its version (4 bytes, big-endian), then its packed
+/// JSON. The version is kept outside the JSON so that the format is checked cheaply.
+fn to_shared(version: i32, packed: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + packed.len());
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(packed);
+    out
 }
 
-/// Bytes a cached note holds: the packed answer, its key, and an allowance for the
-/// cache's own entry (moka keeps a node, a deque entry and a frequency slot per key).
-fn note_weight(slug: &str, note: &Packed) -> u32 {
-    u32::try_from(note.0.len() + slug.len() + 160).unwrap_or(u32::MAX)
+/// A note from the shared level; `None` for bytes that are not one (damaged, or written
+/// by a release whose note had another shape): a miss, and the database answers.
+fn from_shared(raw: Bytes) -> Option<CachedNote> {
+    let (version, packed) = raw.split_first_chunk::<4>()?;
+    let json = encoded::unpack(packed)?;
+    let detail: NoteDetail = serde_json::from_slice(&json).ok()?;
+    (detail.version == i32::from_be_bytes(*version))
+        .then(|| Arc::new(Encoded::packed(detail, raw.slice(4..))))
+}
+
+/// Bytes a cached note holds: its text as the typed value keeps it, its packed JSON, its
+/// key, and an allowance for the rest of the value and the cache's own entry (moka keeps
+/// a node, a deque entry and a frequency slot per key).
+fn note_weight(slug: &str, note: &CachedNote) -> u32 {
+    let text = [
+        &note.slug,
+        &note.title,
+        &note.summary,
+        &note.body_md,
+        &note.body_html,
+        &note.author.handle,
+        &note.author.display_name,
+    ]
+    .iter()
+    .map(|s| s.len())
+    .sum::<usize>();
+    let challenge = [&note.problem, &note.solution, &note.outcome]
+        .iter()
+        .filter_map(|s| s.as_ref().map(String::len))
+        .sum::<usize>();
+    let labels = note
+        .topics
+        .iter()
+        .chain(&note.tags)
+        .map(|s| s.len() + 24)
+        .sum::<usize>();
+    let bytes = text + challenge + labels + note.encoding_len() + slug.len() + 400;
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
 /// A value from Redis, keeping the bytes it came as for the answer.
@@ -88,7 +106,7 @@ pub(crate) fn of(services: &crate::Services) -> &NoteCache {
 }
 
 pub struct NoteCache {
-    notes: Cache<String, Packed>,
+    notes: Cache<String, CachedNote>,
     first_pages: Cache<String, Arc<Encoded<Page<NoteListItem>>>>,
     shared: SharedLevel,
 }
@@ -98,7 +116,7 @@ pub fn register(builder: &mut CacheBuilder<'_>) {
     let ttl = Duration::from_secs(builder.settings.ttl_secs);
     builder.add(NoteCache {
         notes: Cache::builder()
-            .weigher(|slug: &String, note: &Packed| note_weight(slug, note))
+            .weigher(|slug: &String, note: &CachedNote| note_weight(slug, note))
             .max_capacity(builder.settings.memory_mib.saturating_mul(1024 * 1024))
             .time_to_live(ttl)
             .build(),
@@ -115,8 +133,8 @@ fn note_key(slug: &str) -> String {
 }
 
 impl NoteCache {
-    pub async fn note(&self, slug: &str) -> Option<NoteAnswer> {
-        if let Some(hit) = self.notes.get(slug).await.and_then(|p| p.unpack()) {
+    pub async fn note(&self, slug: &str) -> Option<CachedNote> {
+        if let Some(hit) = self.notes.get(slug).await {
             record("note", "hit");
             return Some(hit);
         }
@@ -124,13 +142,12 @@ impl NoteCache {
             .shared
             .get(NS, &note_key(slug))
             .await
-            .map(|raw| Packed(Bytes::from(raw)))
-            .and_then(|p| Some((p.unpack()?, p)));
+            .and_then(|raw| from_shared(Bytes::from(raw)));
         match from_shared {
-            Some((answer, packed)) => {
+            Some(note) => {
                 record("note", "shared_hit");
-                self.notes.insert(slug.to_owned(), packed).await;
-                Some(answer)
+                self.notes.insert(slug.to_owned(), note.clone()).await;
+                Some(note)
             }
             None => {
                 record("note", "miss");
@@ -139,12 +156,15 @@ impl NoteCache {
         }
     }
 
-    pub async fn put_note(&self, slug: &str, answer: &NoteAnswer) {
-        let packed = Packed::pack(answer);
+    /// Caches a published note on both levels; the answer is the cached value.
+    pub async fn put_note(&self, detail: NoteDetail) -> AppResult<CachedNote> {
+        let version = detail.version;
+        let (note, packed) = cached(detail)?;
         self.shared
-            .set(NS, &note_key(slug), packed.0.to_vec())
+            .set(NS, &note_key(&note.slug), to_shared(version, &packed))
             .await;
-        self.notes.insert(slug.to_owned(), packed).await;
+        self.notes.insert(note.slug.clone(), note.clone()).await;
+        Ok(note)
     }
 
     /// Key of a cacheable first page: only the plain "newest published" listing, overall or
@@ -225,43 +245,72 @@ impl CacheEntry for NoteCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hub::Author;
+    use chrono::{TimeZone, Utc};
+    use nexus_core::hub::{NoteKind, NoteStatus};
 
-    fn answer(body: &str) -> NoteAnswer {
-        let json = serde_json::json!({"body_md": body, "body_html": format!("<p>{body}</p>")});
-        NoteAnswer {
+    fn note(body: &str) -> NoteDetail {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        NoteDetail {
+            id: uuid::Uuid::from_u128(7),
+            slug: "ownership".into(),
+            title: "Ownership".into(),
+            kind: NoteKind::Concept,
+            status: NoteStatus::Published,
+            summary: body.chars().take(40).collect(),
+            body_md: body.into(),
+            body_html: format!("<p>{body}</p>"),
+            problem: None,
+            solution: None,
+            outcome: None,
+            topics: vec!["rust".into()],
+            tags: vec![],
+            author: Author {
+                handle: "ada".into(),
+                display_name: "Ada".into(),
+            },
             version: 7,
-            json: Bytes::from(serde_json::to_vec(&json).unwrap()),
+            created_at: at,
+            updated_at: at,
+            published_at: Some(at),
         }
     }
 
     #[test]
-    fn a_packed_answer_unpacks_to_the_same_bytes_and_version() {
-        let a = answer(&"Ownership moves values; borrowing lends them. ".repeat(60));
-        let packed = Packed::pack(&a);
-        assert_eq!(packed.unpack(), Some(a.clone()));
+    fn a_note_on_the_shared_level_comes_back_typed_with_the_same_json() {
+        let detail = note(&"Ownership moves values; borrowing lends them. ".repeat(60));
+        let json = serde_json::to_vec(&detail).unwrap();
+        let (cached_note, packed) = cached(detail).unwrap();
+        assert_eq!(cached_note.json().unwrap(), json);
         // Text written twice (Markdown and HTML) compresses to well under half.
         assert!(
-            packed.0.len() * 3 < a.json.len(),
+            packed.len() * 3 < json.len(),
             "{} of {}",
-            packed.0.len(),
-            a.json.len()
+            packed.len(),
+            json.len()
         );
-        assert!(note_weight("slug", &packed) as usize > packed.0.len());
-        let empty = answer("");
-        assert_eq!(Packed::pack(&empty).unpack(), Some(empty));
+        let back = from_shared(Bytes::from(to_shared(7, &packed))).expect("a note");
+        assert_eq!(back.version, 7);
+        assert_eq!(back.body_md, cached_note.body_md);
+        assert_eq!(back.json().unwrap(), json);
+        // The typed value is weighed too, not only the packed bytes.
+        assert!(note_weight("ownership", &back) as usize > json.len());
     }
 
     #[test]
-    fn bytes_that_are_not_a_packed_answer_are_a_miss() {
+    fn bytes_that_are_not_a_shared_note_are_a_miss() {
+        let (_, packed) = cached(note("x")).unwrap();
+        let other_version = to_shared(8, &packed);
+        let not_a_note = to_shared(7, &encoded::pack(b"{\"json\": true}"));
         for junk in [
             &b""[..],
             b"abc",
             b"\x00\x00\x00\x01\xff\xff\xff\xff",
-            b"{\"json\": true}",
+            &other_version,
+            &not_a_note,
         ] {
-            assert_eq!(
-                Packed(Bytes::copy_from_slice(junk)).unpack(),
-                None,
+            assert!(
+                from_shared(Bytes::copy_from_slice(junk)).is_none(),
                 "{junk:?}"
             );
         }

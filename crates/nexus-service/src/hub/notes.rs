@@ -1,5 +1,5 @@
-//! Notes: create (one, or prepared in bulk), read (the cached answer, or fresh from the
-//! database), edit, archive, list, and the notes that link to one.
+//! Notes: create (one, or prepared in bulk), read (cached, or fresh from the database),
+//! edit, archive, list, and the notes that link to one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,9 +13,9 @@ use nexus_db::hub as repo;
 use uuid::Uuid;
 
 use super::access::{self, may_edit, may_see, not_found, user};
-use super::cache::{self, NoteAnswer, NoteCache};
+use super::cache::{self, CachedNote, NoteCache};
 use super::model::{
-    CreateNote, NoteDetail, NoteListItem, NoteQuery, NoteSort, UpdateNote, detail_of, list_item_of,
+    CreateNote, NoteListItem, NoteQuery, NoteSort, UpdateNote, detail_of, list_item_of,
 };
 use super::rules;
 use super::store::{self, Edit, NewNote, Prepared, TopicIds, stale};
@@ -30,29 +30,20 @@ use_case_group! {
 }
 
 impl Notes<'_> {
-    /// A note's answer as the caller may see it (`GET /notes/{slug}`). Published notes
-    /// look the same to everyone, so their answer is cached; drafts and archived notes
-    /// always come from the database.
-    pub async fn answer(&self, who: &Principal, slug: &str) -> AppResult<NoteAnswer> {
+    /// A note as the caller may see it (`GET /notes/{slug}`, and every other transport's
+    /// read of one note). Published notes look the same to everyone, so they come from the
+    /// read cache; drafts and archived notes always come from the database.
+    pub async fn get(&self, who: &Principal, slug: &str) -> AppResult<CachedNote> {
         self.charge(OpClass::Read).await?;
         if let Some(hit) = cache::of(self).note(slug).await {
             return Ok(hit);
         }
-        Ok(self.fresh(who, slug).await?.1)
+        self.fresh(who, slug).await
     }
 
-    /// A note as the caller may see it, read from the database (the answer to a write),
-    /// and cached again if published.
-    pub async fn get(&self, who: &Principal, slug: &str) -> AppResult<Arc<Encoded<NoteDetail>>> {
-        self.charge(OpClass::Read).await?;
-        Ok(self.fresh(who, slug).await?.0)
-    }
-
-    async fn fresh(
-        &self,
-        who: &Principal,
-        slug: &str,
-    ) -> AppResult<(Arc<Encoded<NoteDetail>>, NoteAnswer)> {
+    /// A note as the caller may see it, read from the database past the cache (the answer
+    /// to a write must show the write), and cached again if published.
+    pub(crate) async fn fresh(&self, who: &Principal, slug: &str) -> AppResult<CachedNote> {
         let row = if hub::is_slug(slug) {
             repo::note_detail_by_slug(&self.db, slug).await?
         } else {
@@ -61,24 +52,14 @@ impl Notes<'_> {
         let row = row
             .filter(|r| may_see(&r.note, who))
             .ok_or_else(|| not_found(slug))?;
-        let detail = Arc::new(Encoded::new(detail_of(row.note, row.topics, row.tags)?));
-        let answer = NoteAnswer {
-            version: detail.version,
-            json: detail.json().map_err(|e| {
-                AppError::Internal(anyhow::Error::new(e).context("encoding a note"))
-            })?,
-        };
+        let detail = detail_of(row.note, row.topics, row.tags)?;
         if detail.status == NoteStatus::Published {
-            cache::of(self).put_note(&detail.slug, &answer).await;
+            return cache::of(self).put_note(detail).await;
         }
-        Ok((detail, answer))
+        Ok(Arc::new(Encoded::new(detail)))
     }
 
-    pub async fn create(
-        &self,
-        actor: &AuthUser,
-        input: CreateNote,
-    ) -> AppResult<Arc<Encoded<NoteDetail>>> {
+    pub async fn create(&self, actor: &AuthUser, input: CreateNote) -> AppResult<CachedNote> {
         self.charge(OpClass::Write).await?;
         // A retry whose first attempt committed answers with the note it made.
         let slugs = match self.committed_before::<Vec<String>>()? {
@@ -97,7 +78,7 @@ impl Notes<'_> {
             .into_iter()
             .next()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a created note has no slug")))?;
-        self.get(&user(actor), &slug).await
+        self.fresh(&user(actor), &slug).await
     }
 
     /// Topic ids by slug for those of `slugs` that exist, for [`Notes::prepare`].
@@ -163,7 +144,7 @@ impl Notes<'_> {
         slug: &str,
         expected_version: Option<i32>,
         input: UpdateNote,
-    ) -> AppResult<Arc<Encoded<NoteDetail>>> {
+    ) -> AppResult<CachedNote> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
         let note = access::visible_note(self, &user(actor), slug).await?;
@@ -241,7 +222,7 @@ impl Notes<'_> {
             message: &message,
         };
         store::write_edit(self, &edit).await?;
-        self.get(&user(actor), slug).await
+        self.fresh(&user(actor), slug).await
     }
 
     /// Resolves topic slugs to ids; unknown ones are field errors.

@@ -128,6 +128,6 @@ impl Revisions<'_> {
             message: &message,
         };
         store::write_edit(self, &edit).await?;
-        self.hub().notes().get(&user(actor), slug).await
+        self.hub().notes().fresh(&user(actor), slug).await
     }
 }

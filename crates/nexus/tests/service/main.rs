@@ -8,6 +8,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod cache;
 mod harness;
 mod idempotency;
 mod jobs;
