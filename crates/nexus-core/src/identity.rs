@@ -184,8 +184,12 @@ impl fmt::Debug for Password {
     }
 }
 
-/// Free text with a length bound and no control characters, trimmed.
-pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
+/// Free text of `min` to `max` characters and no control characters, trimmed.
+pub fn bounded_text(
+    field: &str,
+    raw: &str,
+    (min, max): (usize, usize),
+) -> Result<String, FieldError> {
     let s = raw.trim();
     let n = s.chars().count();
     if n < min {
@@ -228,6 +232,15 @@ impl Checker {
                 None
             }
         }
+    }
+
+    /// Checks a field the client may leave out: absent stays absent, unchecked.
+    pub fn check_given<T>(
+        &mut self,
+        value: Option<&str>,
+        rule: impl FnOnce(&str) -> Result<T, FieldError>,
+    ) -> Option<T> {
+        value.and_then(|v| self.check(rule(v)))
     }
 
     pub fn push(&mut self, error: FieldError) {
@@ -301,10 +314,10 @@ mod tests {
 
     #[test]
     fn text_is_trimmed_bounded_and_free_of_control_characters() {
-        assert_eq!(bounded_text("f", "  hi  ", 1, 10).unwrap(), "hi");
-        assert!(bounded_text("f", "   ", 1, 10).is_err());
-        assert!(bounded_text("f", "abcdefghijk", 1, 10).is_err());
-        assert!(bounded_text("f", "a\u{0}b", 1, 10).is_err());
-        assert!(bounded_text("f", "名前🦀", 1, 3).is_ok());
+        assert_eq!(bounded_text("f", "  hi  ", (1, 10)).unwrap(), "hi");
+        assert!(bounded_text("f", "   ", (1, 10)).is_err());
+        assert!(bounded_text("f", "abcdefghijk", (1, 10)).is_err());
+        assert!(bounded_text("f", "a\u{0}b", (1, 10)).is_err());
+        assert!(bounded_text("f", "名前🦀", (1, 3)).is_ok());
     }
 }

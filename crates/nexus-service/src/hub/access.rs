@@ -56,6 +56,22 @@ pub(crate) async fn visible_note(
         .ok_or_else(|| not_found(slug))
 }
 
+/// Passes `object` on when the caller may see the note `slug` it hangs off; when not,
+/// the object is as missing as the note, and `missing` says so.
+pub(crate) async fn on_visible_note<T>(
+    services: &Services,
+    who: &Principal,
+    slug: &str,
+    object: T,
+    missing: impl FnOnce() -> AppError,
+) -> AppResult<T> {
+    match visible_note(services, who, slug).await {
+        Ok(_) => Ok(object),
+        Err(AppError::NotFound(_)) => Err(missing()),
+        Err(e) => Err(e),
+    }
+}
+
 /// A published note, or 404 even for its author: drafts and archived notes take no
 /// comments, proposals or reports.
 pub(crate) async fn published_note(

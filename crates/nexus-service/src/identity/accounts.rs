@@ -146,12 +146,7 @@ impl Accounts<'_> {
         rules::check_token_shape(&input.token, "token")?;
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
-        let user =
-            repo::consume_email_token(&mut tx, &secrets::hash_token(&input.token), "verify", now)
-                .await?
-                .ok_or_else(|| {
-                    AppError::invalid("token", "is not valid, already used or expired")
-                })?;
+        let user = consume_email_token(&mut tx, &input.token, "verify", now).await?;
         repo::mark_verified(&mut tx, user, now).await?;
         tx.commit().await
     }
@@ -191,12 +186,7 @@ impl Accounts<'_> {
         let hash = self.passwords.hash(password.expose()).await?;
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
-        let user =
-            repo::consume_email_token(&mut tx, &secrets::hash_token(&input.token), "reset", now)
-                .await?
-                .ok_or_else(|| {
-                    AppError::invalid("token", "is not valid, already used or expired")
-                })?;
+        let user = consume_email_token(&mut tx, &input.token, "reset", now).await?;
         repo::set_password_hash(&mut tx, user, &hash, now).await?;
         // Whoever could read the mailbox proved ownership; that also verifies the address.
         repo::mark_verified(&mut tx, user, now).await?;
@@ -237,14 +227,8 @@ impl Accounts<'_> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
         let mut check = Checker::default();
-        let name = input
-            .display_name
-            .as_deref()
-            .and_then(|n| check.check(rules::display_name(n)));
-        let bio = input
-            .bio
-            .as_deref()
-            .and_then(|b| check.check(rules::bio(b)));
+        let name = check.check_given(input.display_name.as_deref(), rules::display_name);
+        let bio = check.check_given(input.bio.as_deref(), rules::bio);
         check.finish()?;
         let mut tx = self.db.begin().await?;
         repo::update_profile(
@@ -310,6 +294,18 @@ impl Accounts<'_> {
             .ok_or_else(|| no_user_named(handle))?;
         public_profile_of(user)
     }
+}
+
+/// Uses the code of an email link for `purpose`, once; the user it was issued to, or 422.
+async fn consume_email_token(
+    tx: &mut nexus_db::DbTx,
+    token: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Uuid> {
+    repo::consume_email_token(tx, &secrets::hash_token(token), purpose, now)
+        .await?
+        .ok_or_else(|| AppError::invalid("token", "is not valid, already used or expired"))
 }
 
 /// A single-use code for an email link: 256 random bits, stored hashed.
