@@ -11,69 +11,26 @@ use utoipa::ToSchema;
 
 use crate::error::FieldError;
 
-/// What a user may do across the whole service. Per-cohort mentor rights come later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Learner,
-    Mentor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Learner => "learner",
-            Role::Mentor => "mentor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "learner" => Some(Role::Learner),
-            "mentor" => Some(Role::Mentor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+named_enum! {
+    /// What a user may do across the whole service, in increasing order of rights.
+    /// Per-cohort mentor rights come later.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+    pub enum Role {
+        Learner = "learner",
+        Mentor = "mentor",
+        Admin = "admin",
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The part of the stack a learner works on; used for collaborator matching.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Track {
-    Backend,
-    Frontend,
-    Fullstack,
-    #[default]
-    Other,
-}
-
-impl Track {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Track::Backend => "backend",
-            Track::Frontend => "frontend",
-            Track::Fullstack => "fullstack",
-            Track::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Track> {
-        match s {
-            "backend" => Some(Track::Backend),
-            "frontend" => Some(Track::Frontend),
-            "fullstack" => Some(Track::Fullstack),
-            "other" => Some(Track::Other),
-            _ => None,
-        }
+named_enum! {
+    /// The part of the stack a learner works on; used for collaborator matching.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+    pub enum Track {
+        Backend = "backend",
+        Frontend = "frontend",
+        Fullstack = "fullstack",
+        #[default]
+        Other = "other",
     }
 }
 

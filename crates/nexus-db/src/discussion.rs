@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
+use nexus_core::hub::{ProposalStatus, ReportStatus};
 use uuid::Uuid;
 
 use crate::exec::{Exec, Order, placeholders, query};
@@ -132,7 +133,7 @@ pub struct ProposalRow {
     pub title: String,
     pub body_md: String,
     pub message: String,
-    pub status: String,
+    pub status: ProposalStatus,
     pub decided_by_handle: Option<String>,
     pub reason: Option<String>,
     pub revision: Option<i32>,
@@ -197,7 +198,7 @@ pub async fn list_proposals(
 }
 
 pub struct Decision<'a> {
-    pub status: &'a str,
+    pub status: ProposalStatus,
     pub by: Uuid,
     pub reason: Option<&'a str>,
     pub revision: Option<i32>,
@@ -225,7 +226,7 @@ pub struct ReportRow {
     pub note_title: String,
     pub reporter_handle: String,
     pub reason: String,
-    pub status: String,
+    pub status: ReportStatus,
     pub resolved_by_handle: Option<String>,
     pub resolution: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -260,7 +261,7 @@ pub async fn report_by_id(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<Option<
 /// Reports of one status, oldest first: the moderation queue is worked in arrival order.
 pub async fn list_reports(
     x: impl Into<Exec<'_>>,
-    status: &str,
+    status: ReportStatus,
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<ReportRow>> {

@@ -88,6 +88,8 @@ macro_rules! text_enum_arg {
 text_enum_arg!(
     nexus_core::hub::NoteKind,
     nexus_core::hub::NoteStatus,
+    nexus_core::hub::ProposalStatus,
+    nexus_core::hub::ReportStatus,
     nexus_core::identity::Role,
     nexus_core::identity::Track
 );

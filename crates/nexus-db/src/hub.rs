@@ -26,9 +26,17 @@ pub struct TopicRow {
     pub note_count: i64,
 }
 
-pub(crate) const TOPIC_SELECT: &str = "SELECT t.id, t.slug, t.title, t.description, t.created_at, t.updated_at, \
-     (SELECT COUNT(*) FROM note_topics nt JOIN notes n ON n.id = nt.note_id \
-       WHERE nt.topic_id = t.id AND n.status = 'published') AS note_count FROM topics t";
+/// The columns of a [`TopicRow`] before its count, from `topics t`.
+macro_rules! topic_columns {
+    () => {
+        "SELECT t.id, t.slug, t.title, t.description, t.created_at, t.updated_at"
+    };
+}
+pub(crate) const TOPIC_SELECT: &str = concat!(
+    topic_columns!(),
+    ", (SELECT COUNT(*) FROM note_topics nt JOIN notes n ON n.id = nt.note_id \
+       WHERE nt.topic_id = t.id AND n.status = 'published') AS note_count FROM topics t"
+);
 
 pub async fn insert_topic(
     x: impl Into<Exec<'_>>,
@@ -69,11 +77,13 @@ pub async fn topic_by_slug(x: impl Into<Exec<'_>>, slug: &str) -> AppResult<Opti
 /// over `note_topics` rather than [`TOPIC_SELECT`]'s count per topic: at 100,000 notes on
 /// PostgreSQL that is 90 ms instead of 1.0-1.5 s (50 separate scans of ~4,500 rows).
 pub async fn list_topics(x: impl Into<Exec<'_>>) -> AppResult<Vec<TopicRow>> {
-    const SQL: &str = "SELECT t.id, t.slug, t.title, t.description, t.created_at, t.updated_at, \
-         COALESCE(c.n, 0) AS note_count FROM topics t LEFT JOIN \
+    const SQL: &str = concat!(
+        topic_columns!(),
+        ", COALESCE(c.n, 0) AS note_count FROM topics t LEFT JOIN \
          (SELECT nt.topic_id, COUNT(*) AS n FROM note_topics nt JOIN notes n ON n.id = nt.note_id \
           WHERE n.status = 'published' GROUP BY nt.topic_id) c ON c.topic_id = t.id \
-         ORDER BY t.slug LIMIT 1000";
+         ORDER BY t.slug LIMIT 1000"
+    );
     x.into().fetch_all(query(SQL)).await
 }
 

@@ -92,16 +92,14 @@ impl Topics<'_> {
         let title = check.check_given(input.title.as_deref(), rules::topic_title);
         let description = check.check_given(input.description.as_deref(), rules::topic_description);
         check.finish()?;
-        let mut tx = self.db.begin().await?;
         repo::update_topic(
-            &mut tx,
+            &self.db,
             topic.id,
             title.as_deref(),
             description.as_deref(),
             Utc::now(),
         )
         .await?;
-        tx.commit().await?;
         self.get(slug).await
     }
 

@@ -230,9 +230,8 @@ impl Accounts<'_> {
         let name = check.check_given(input.display_name.as_deref(), rules::display_name);
         let bio = check.check_given(input.bio.as_deref(), rules::bio);
         check.finish()?;
-        let mut tx = self.db.begin().await?;
         repo::update_profile(
-            &mut tx,
+            &self.db,
             actor.id,
             &repo::ProfileChange {
                 display_name: name.as_deref(),
@@ -242,7 +241,6 @@ impl Accounts<'_> {
             Utc::now(),
         )
         .await?;
-        tx.commit().await?;
         if name.is_some() {
             // Notes show their author's display name.
             self.cache.everything_changed().await;
@@ -270,16 +268,14 @@ impl Accounts<'_> {
     ) -> AppResult<EmailPreferences> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
-        let mut tx = self.db.begin().await?;
         repo::update_email_preferences(
-            &mut tx,
+            &self.db,
             actor.id,
             input.notifications,
             input.digest,
             Utc::now(),
         )
         .await?;
-        tx.commit().await?;
         self.email_preferences(actor).await
     }
 

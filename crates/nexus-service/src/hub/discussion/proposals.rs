@@ -2,7 +2,7 @@
 //! revision, credited to the proposer) or rejected by a reviewer of the note.
 
 use chrono::Utc;
-use nexus_core::hub::NoteStatus;
+use nexus_core::hub::{NoteStatus, ProposalStatus};
 use nexus_core::identity::Checker;
 use nexus_core::{AppError, FieldError, error::AppResult};
 use nexus_db::DbTx;
@@ -116,7 +116,7 @@ impl Proposals<'_> {
         let note = access::visible_note(self, &user(actor), slug).await?;
         let only = (!may_review(note.author_id, actor)).then_some(actor.id);
         let rows = repo::list_proposals(&self.db, note.id, only, want.after, want.fetch()).await?;
-        want.try_page(rows, |p| p.id, proposal_view)
+        Ok(want.page(rows, |p| p.id, proposal_view))
     }
 
     /// A proposal the caller may see (its proposer, or a reviewer of its note), or 404.
@@ -131,7 +131,7 @@ impl Proposals<'_> {
     }
 
     async fn get(&self, actor: &AuthUser, id: Uuid) -> AppResult<Proposal> {
-        proposal_view(self.visible(actor, id).await?)
+        Ok(proposal_view(self.visible(actor, id).await?))
     }
 
     /// Merges a proposal into a new revision of its note, credited to the proposer. 409
@@ -187,7 +187,7 @@ impl Proposals<'_> {
             other => other?,
         }
         let decision = repo::Decision {
-            status: "accepted",
+            status: ProposalStatus::Accepted,
             by: actor.id,
             reason: None,
             revision: Some(note.version + 1),
@@ -211,7 +211,7 @@ impl Proposals<'_> {
         decidable(actor, &p)?;
         let reason = rules::rejection_reason(&input.reason)?;
         let decision = repo::Decision {
-            status: "rejected",
+            status: ProposalStatus::Rejected,
             by: actor.id,
             reason: Some(&reason),
             revision: None,
@@ -237,7 +237,7 @@ impl Proposals<'_> {
         let event = HubEvent::ProposalDecided {
             proposal: p.id,
             note: p.note_id,
-            accepted: decision.status == "accepted",
+            accepted: decision.status == ProposalStatus::Accepted,
         };
         self.queue.emit(&mut tx, &event).await?;
         tx.commit().await?;
@@ -253,7 +253,7 @@ fn decidable(actor: &AuthUser, p: &repo::ProposalRow) -> AppResult<()> {
             "only the note's author, a mentor or an admin decides a proposal".into(),
         ));
     }
-    if p.status != "open" {
+    if p.status != ProposalStatus::Open {
         return Err(AppError::Conflict(format!(
             "the proposal is already {}",
             p.status

@@ -47,11 +47,10 @@ impl Reports<'_> {
     }
 
     async fn get(&self, id: Uuid) -> AppResult<Report> {
-        report_view(
-            repo::report_by_id(&self.db, id)
-                .await?
-                .ok_or_else(|| AppError::not_found(format!("no report {id}")))?,
-        )
+        let report = repo::report_by_id(&self.db, id).await?;
+        report
+            .map(report_view)
+            .ok_or_else(|| AppError::not_found(format!("no report {id}")))
     }
 
     /// The moderation queue (mentors and admins), oldest first.
@@ -66,8 +65,8 @@ impl Reports<'_> {
         actor.require_role(Role::Mentor)?;
         let want = PageRequest::new(limit, cursor)?;
         let status = status.unwrap_or(ReportStatus::Open);
-        let rows = repo::list_reports(&self.db, status.as_str(), want.after, want.fetch()).await?;
-        want.try_page(rows, |r| r.id, report_view)
+        let rows = repo::list_reports(&self.db, status, want.after, want.fetch()).await?;
+        Ok(want.page(rows, |r| r.id, report_view))
     }
 
     pub async fn resolve(
