@@ -104,20 +104,6 @@ impl PageRequest {
             next_cursor,
         }
     }
-
-    /// As [`PageRequest::page`], for a conversion that can fail.
-    pub fn try_page<R, T>(
-        &self,
-        rows: Vec<R>,
-        id_of: impl Fn(&R) -> Uuid,
-        view: impl FnMut(R) -> Result<T, AppError>,
-    ) -> Result<Page<T>, AppError> {
-        let (rows, next_cursor) = self.split(rows, id_of);
-        Ok(Page {
-            items: rows.into_iter().map(view).collect::<Result<_, _>>()?,
-            next_cursor,
-        })
-    }
 }
 
 /// A cursor for lists ordered by a timestamp and then id (e.g. "recently updated").

@@ -220,7 +220,7 @@ impl Accounts<'_> {
 
     pub async fn me(&self, actor: &AuthUser) -> AppResult<Me> {
         self.charge(OpClass::Read).await?;
-        me_of(user_with_id(&self.db, actor.id).await?)
+        Ok(me_of(user_with_id(&self.db, actor.id).await?))
     }
 
     pub async fn update_me(&self, actor: &AuthUser, input: UpdateMe) -> AppResult<Me> {
@@ -288,7 +288,7 @@ impl Accounts<'_> {
         let user = user
             .filter(|u| u.disabled_at.is_none())
             .ok_or_else(|| no_user_named(handle))?;
-        public_profile_of(user)
+        Ok(public_profile_of(user))
     }
 }
 

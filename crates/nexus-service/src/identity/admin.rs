@@ -35,7 +35,7 @@ impl Users<'_> {
             },
         )
         .await?;
-        want.try_page(rows, |r| r.id, admin_view)
+        Ok(want.page(rows, |r| r.id, admin_view))
     }
 
     pub async fn update(
@@ -56,7 +56,7 @@ impl Users<'_> {
             ));
         }
         set_role_and_disabled(self, user.id, patch.role, patch.disabled).await?;
-        admin_view(user_with_id(&self.db, user.id).await?)
+        Ok(admin_view(user_with_id(&self.db, user.id).await?))
     }
 }
 
