@@ -200,6 +200,19 @@ impl Checker {
         value.and_then(|v| self.check(rule(v)))
     }
 
+    /// Checks a field an edit may leave out: absent keeps `current`.
+    pub fn check_or_keep<T: Clone>(
+        &mut self,
+        value: Option<&str>,
+        rule: impl FnOnce(&str) -> Result<T, FieldError>,
+        current: &T,
+    ) -> Option<T> {
+        match value {
+            Some(v) => self.check(rule(v)),
+            None => Some(current.clone()),
+        }
+    }
+
     pub fn push(&mut self, error: FieldError) {
         self.errors.push(error);
     }

@@ -114,15 +114,7 @@ impl Revisions<'_> {
             r.outcome,
         );
         let message = format!("restored revision {number}");
-        let edit = Edit {
-            editor: actor.id,
-            note: &note,
-            expected: note.version,
-            prepared: &prepared,
-            topic_ids: None,
-            tags: None,
-            message: &message,
-        };
+        let edit = Edit::content(actor.id, &note, &prepared, &message);
         store::write_edit(self, &edit).await?;
         self.hub().notes().get(&user(actor), slug).await
     }

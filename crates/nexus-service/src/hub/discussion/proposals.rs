@@ -47,14 +47,8 @@ impl Proposals<'_> {
         }
         let mut check = Checker::default();
         check.check(rules::base_version(input.base_version));
-        let title = match &input.title {
-            Some(t) => check.check(rules::note_title(t)),
-            None => Some(note.title.clone()),
-        };
-        let body = match &input.body_md {
-            Some(b) => check.check(rules::body(b)),
-            None => Some(note.body_md.clone()),
-        };
+        let title = check.check_or_keep(input.title.as_deref(), rules::note_title, &note.title);
+        let body = check.check_or_keep(input.body_md.as_deref(), rules::body, &note.body_md);
         let message = check.check(rules::message(&input.message));
         if input.title.is_none() && input.body_md.is_none() {
             check.push(FieldError::new("body_md", "propose a new title or body_md"));
@@ -167,15 +161,7 @@ impl Proposals<'_> {
         let message = format!("{} (proposal accepted by {})", p.message, actor.handle);
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
-        let edit = Edit {
-            editor: p.proposer_id,
-            note: &note,
-            expected: note.version,
-            prepared: &prepared,
-            topic_ids: None,
-            tags: None,
-            message: &message,
-        };
+        let edit = Edit::content(p.proposer_id, &note, &prepared, &message);
         match write_edit_in(&mut tx, &edit, now).await {
             Err(AppError::PreconditionFailed(_)) => {
                 drop(tx);
