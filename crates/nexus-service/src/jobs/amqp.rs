@@ -119,18 +119,22 @@ impl AmqpLink {
     }
 }
 
-/// Runs `session` until `stop`, each time on a fresh connection: a session that ends in
-/// an error (the broker went away) is logged as `what` failing, `up` goes down, and the
-/// next one starts after [`RECONNECT_PAUSE`].
-async fn reconnecting<S: Future<Output = anyhow::Result<()>>>(
+/// Runs `session` until `stop`, each time on a fresh connection. A session that stops
+/// hands its connection back to be closed cleanly; one that ends in an error (the broker
+/// went away) is logged as `what` failing. Either way `up` goes down, and the next
+/// session starts after [`RECONNECT_PAUSE`].
+async fn reconnecting<S: Future<Output = anyhow::Result<Connection>>>(
     what: &str,
     up: &AtomicBool,
     stop: &CancellationToken,
     mut session: impl FnMut() -> S,
 ) {
     while !stop.is_cancelled() {
-        if let Err(e) = session().await {
-            tracing::warn!(error = %e, "{what} failed; reconnecting");
+        match session().await {
+            Ok(conn) => {
+                let _ = conn.close(200, "shutting down".into()).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "{what} failed; reconnecting"),
         }
         up.store(false, Ordering::Relaxed);
         tokio::select! {
@@ -162,8 +166,7 @@ pub(crate) async fn publish_loop(services: Services, link: AmqpLink, stop: Cance
                 }
             }
         }
-        let _ = conn.close(200, "shutting down".into()).await;
-        Ok::<(), anyhow::Error>(())
+        Ok::<_, anyhow::Error>(conn)
     };
     reconnecting(
         "publishing jobs to RabbitMQ",
@@ -293,8 +296,7 @@ pub(crate) async fn consume_loop(
                 drop(permit);
             });
         }
-        let _ = conn.close(200, "shutting down".into()).await;
-        Ok::<(), anyhow::Error>(())
+        Ok::<_, anyhow::Error>(conn)
     };
     reconnecting(
         "consuming jobs from RabbitMQ",
