@@ -12,75 +12,42 @@ use utoipa::ToSchema;
 
 use crate::FieldError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum NoteKind {
-    Concept,
-    Challenge,
-    Practice,
-    Guide,
-    Takeaway,
-}
-
-impl NoteKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoteKind::Concept => "concept",
-            NoteKind::Challenge => "challenge",
-            NoteKind::Practice => "practice",
-            NoteKind::Guide => "guide",
-            NoteKind::Takeaway => "takeaway",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<NoteKind> {
-        Some(match s {
-            "concept" => NoteKind::Concept,
-            "challenge" => NoteKind::Challenge,
-            "practice" => NoteKind::Practice,
-            "guide" => NoteKind::Guide,
-            "takeaway" => NoteKind::Takeaway,
-            _ => return None,
-        })
+named_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum NoteKind {
+        Concept = "concept",
+        Challenge = "challenge",
+        Practice = "practice",
+        Guide = "guide",
+        Takeaway = "takeaway",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum NoteStatus {
-    Draft,
-    Published,
-    Archived,
-}
-
-impl NoteStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoteStatus::Draft => "draft",
-            NoteStatus::Published => "published",
-            NoteStatus::Archived => "archived",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<NoteStatus> {
-        Some(match s {
-            "draft" => NoteStatus::Draft,
-            "published" => NoteStatus::Published,
-            "archived" => NoteStatus::Archived,
-            _ => return None,
-        })
+named_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum NoteStatus {
+        Draft = "draft",
+        Published = "published",
+        Archived = "archived",
     }
 }
 
-impl std::fmt::Display for NoteKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+named_enum! {
+    /// Where an edit proposal stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum ProposalStatus {
+        Open = "open",
+        Accepted = "accepted",
+        Rejected = "rejected",
     }
 }
 
-impl std::fmt::Display for NoteStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+named_enum! {
+    /// Where an inaccuracy report stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum ReportStatus {
+        Open = "open",
+        Resolved = "resolved",
     }
 }
 

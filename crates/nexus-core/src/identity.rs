@@ -11,69 +11,26 @@ use utoipa::ToSchema;
 
 use crate::error::FieldError;
 
-/// What a user may do across the whole service. Per-cohort mentor rights come later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Learner,
-    Mentor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Learner => "learner",
-            Role::Mentor => "mentor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "learner" => Some(Role::Learner),
-            "mentor" => Some(Role::Mentor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+named_enum! {
+    /// What a user may do across the whole service, in increasing order of rights.
+    /// Per-cohort mentor rights come later.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+    pub enum Role {
+        Learner = "learner",
+        Mentor = "mentor",
+        Admin = "admin",
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The part of the stack a learner works on; used for collaborator matching.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Track {
-    Backend,
-    Frontend,
-    Fullstack,
-    #[default]
-    Other,
-}
-
-impl Track {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Track::Backend => "backend",
-            Track::Frontend => "frontend",
-            Track::Fullstack => "fullstack",
-            Track::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Track> {
-        match s {
-            "backend" => Some(Track::Backend),
-            "frontend" => Some(Track::Frontend),
-            "fullstack" => Some(Track::Fullstack),
-            "other" => Some(Track::Other),
-            _ => None,
-        }
+named_enum! {
+    /// The part of the stack a learner works on; used for collaborator matching.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+    pub enum Track {
+        Backend = "backend",
+        Frontend = "frontend",
+        Fullstack = "fullstack",
+        #[default]
+        Other = "other",
     }
 }
 
@@ -184,8 +141,12 @@ impl fmt::Debug for Password {
     }
 }
 
-/// Free text with a length bound and no control characters, trimmed.
-pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
+/// Free text of `min` to `max` characters and no control characters, trimmed.
+pub fn bounded_text(
+    field: &str,
+    raw: &str,
+    (min, max): (usize, usize),
+) -> Result<String, FieldError> {
     let s = raw.trim();
     let n = s.chars().count();
     if n < min {
@@ -227,6 +188,28 @@ impl Checker {
                 self.errors.push(e);
                 None
             }
+        }
+    }
+
+    /// Checks a field the client may leave out: absent stays absent, unchecked.
+    pub fn check_given<T>(
+        &mut self,
+        value: Option<&str>,
+        rule: impl FnOnce(&str) -> Result<T, FieldError>,
+    ) -> Option<T> {
+        value.and_then(|v| self.check(rule(v)))
+    }
+
+    /// Checks a field an edit may leave out: absent keeps `current`.
+    pub fn check_or_keep<T: Clone>(
+        &mut self,
+        value: Option<&str>,
+        rule: impl FnOnce(&str) -> Result<T, FieldError>,
+        current: &T,
+    ) -> Option<T> {
+        match value {
+            Some(v) => self.check(rule(v)),
+            None => Some(current.clone()),
         }
     }
 
@@ -301,10 +284,10 @@ mod tests {
 
     #[test]
     fn text_is_trimmed_bounded_and_free_of_control_characters() {
-        assert_eq!(bounded_text("f", "  hi  ", 1, 10).unwrap(), "hi");
-        assert!(bounded_text("f", "   ", 1, 10).is_err());
-        assert!(bounded_text("f", "abcdefghijk", 1, 10).is_err());
-        assert!(bounded_text("f", "a\u{0}b", 1, 10).is_err());
-        assert!(bounded_text("f", "名前🦀", 1, 3).is_ok());
+        assert_eq!(bounded_text("f", "  hi  ", (1, 10)).unwrap(), "hi");
+        assert!(bounded_text("f", "   ", (1, 10)).is_err());
+        assert!(bounded_text("f", "abcdefghijk", (1, 10)).is_err());
+        assert!(bounded_text("f", "a\u{0}b", (1, 10)).is_err());
+        assert!(bounded_text("f", "名前🦀", (1, 3)).is_ok());
     }
 }

@@ -12,6 +12,9 @@
 //! This crate knows nothing of HTTP or SQL; `nexus-db` and `nexus-http` depend on it, never
 //! the other way round.
 
+#[macro_use]
+mod names;
+
 pub mod config;
 pub mod error;
 pub mod hub;

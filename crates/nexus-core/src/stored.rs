@@ -55,6 +55,8 @@ macro_rules! stored_as_text {
 stored_as_text!(
     crate::hub::NoteKind,
     crate::hub::NoteStatus,
+    crate::hub::ProposalStatus,
+    crate::hub::ReportStatus,
     crate::identity::Role,
     crate::identity::Track,
 );

@@ -6,9 +6,10 @@
 
 use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
+use nexus_core::hub::{ProposalStatus, ReportStatus};
 use uuid::Uuid;
 
-use crate::exec::{Exec, placeholders, query};
+use crate::exec::{Exec, Order, placeholders, query};
 use crate::hub::{NOTE_SELECT, NoteRow, TOPIC_SELECT, TopicRow};
 
 // ---- comments ---------------------------------------------------------------------------
@@ -46,22 +47,18 @@ pub struct NewComment<'a> {
 }
 
 pub async fn insert_comment(x: impl Into<Exec<'_>>, c: &NewComment<'_>) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "INSERT INTO comments (id, note_id, parent_id, author_id, body_md, body_html, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-            )
-            .bind(c.id)
-            .bind(c.note)
-            .bind(c.parent)
-            .bind(c.author)
-            .bind(c.body_md)
-            .bind(c.body_html)
-            .bind(c.now),
-        )
-        .await?;
-    Ok(())
+    let sql = "INSERT INTO comments (id, note_id, parent_id, author_id, body_md, body_html, \
+               created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    let args = (
+        c.id,
+        c.note,
+        c.parent,
+        c.author,
+        c.body_md,
+        c.body_html,
+        c.now,
+    );
+    x.into().run(query(sql).args(args)).await
 }
 
 pub async fn comment_by_id(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<Option<CommentRow>> {
@@ -76,13 +73,11 @@ pub async fn threads(
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<CommentRow>> {
-    let sql = format!(
-        "{COMMENT_SELECT} WHERE c.note_id = $1 AND c.parent_id IS NULL \
-         AND ($2 IS NULL OR c.id > $2) ORDER BY c.id LIMIT $3"
-    );
-    x.into()
-        .fetch_all(query(sql).bind(note).bind(after).bind(i64::from(limit)))
-        .await
+    let sql = format!("{COMMENT_SELECT} WHERE c.note_id = $1 AND c.parent_id IS NULL");
+    let q = query(sql)
+        .bind(note)
+        .page("c.id", Order::Oldest, after, limit);
+    x.into().fetch_all(q).await
 }
 
 /// The replies to several comments in one query, oldest first.
@@ -105,20 +100,10 @@ pub async fn update_comment(
     body_html: &str,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let n = x
-        .into()
-        .execute(
-            query(
-                "UPDATE comments SET body_md = $2, body_html = $3, updated_at = $4 \
-                 WHERE id = $1 AND deleted_at IS NULL",
-            )
-            .bind(id)
-            .bind(body_md)
-            .bind(body_html)
-            .bind(now),
-        )
-        .await?;
-    Ok(n == 1)
+    let sql = "UPDATE comments SET body_md = $2, body_html = $3, updated_at = $4 \
+               WHERE id = $1 AND deleted_at IS NULL";
+    let q = query(sql).args((id, body_md, body_html, now));
+    x.into().changed_one(q).await
 }
 
 /// Erases the text but keeps the row, so replies keep their place. Deleting twice keeps
@@ -128,17 +113,9 @@ pub async fn soft_delete_comment(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "UPDATE comments SET body_md = '', body_html = '', \
-                 deleted_at = COALESCE(deleted_at, $2) WHERE id = $1",
-            )
-            .bind(id)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+    let sql = "UPDATE comments SET body_md = '', body_html = '', \
+               deleted_at = COALESCE(deleted_at, $2) WHERE id = $1";
+    x.into().run(query(sql).args((id, now))).await
 }
 
 // ---- edit proposals -----------------------------------------------------------------------
@@ -156,7 +133,7 @@ pub struct ProposalRow {
     pub title: String,
     pub body_md: String,
     pub message: String,
-    pub status: String,
+    pub status: ProposalStatus,
     pub decided_by_handle: Option<String>,
     pub reason: Option<String>,
     pub revision: Option<i32>,
@@ -183,23 +160,20 @@ pub struct NewProposal<'a> {
 }
 
 pub async fn insert_proposal(x: impl Into<Exec<'_>>, p: &NewProposal<'_>) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "INSERT INTO note_proposals (id, note_id, proposer_id, base_version, title, body_md, \
-                 message, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8)",
-            )
-            .bind(p.id)
-            .bind(p.note)
-            .bind(p.proposer)
-            .bind(p.base_version)
-            .bind(p.title)
-            .bind(p.body_md)
-            .bind(p.message)
-            .bind(p.now),
-        )
-        .await?;
-    Ok(())
+    let sql = "INSERT INTO note_proposals (id, note_id, proposer_id, base_version, title, \
+               body_md, message, status, created_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8)";
+    let args = (
+        p.id,
+        p.note,
+        p.proposer,
+        p.base_version,
+        p.title,
+        p.body_md,
+        p.message,
+        p.now,
+    );
+    x.into().run(query(sql).args(args)).await
 }
 
 pub async fn proposal_by_id(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<Option<ProposalRow>> {
@@ -215,23 +189,16 @@ pub async fn list_proposals(
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<ProposalRow>> {
-    let sql = format!(
-        "{PROPOSAL_SELECT} WHERE p.note_id = $1 AND ($2 IS NULL OR p.proposer_id = $2) \
-         AND ($3 IS NULL OR p.id < $3) ORDER BY p.id DESC LIMIT $4"
-    );
+    let sql =
+        format!("{PROPOSAL_SELECT} WHERE p.note_id = $1 AND ($2 IS NULL OR p.proposer_id = $2)");
+    let q = query(sql).args((note, proposer));
     x.into()
-        .fetch_all(
-            query(sql)
-                .bind(note)
-                .bind(proposer)
-                .bind(after)
-                .bind(i64::from(limit)),
-        )
+        .fetch_all(q.page("p.id", Order::Newest, after, limit))
         .await
 }
 
 pub struct Decision<'a> {
-    pub status: &'a str,
+    pub status: ProposalStatus,
     pub by: Uuid,
     pub reason: Option<&'a str>,
     pub revision: Option<i32>,
@@ -244,22 +211,10 @@ pub async fn decide_proposal(
     id: Uuid,
     d: &Decision<'_>,
 ) -> AppResult<bool> {
-    let n = x
-        .into()
-        .execute(
-            query(
-                "UPDATE note_proposals SET status = $2, decided_by = $3, reason = $4, revision = $5, \
-                 decided_at = $6 WHERE id = $1 AND status = 'open'",
-            )
-            .bind(id)
-            .bind(d.status)
-            .bind(d.by)
-            .bind(d.reason)
-            .bind(d.revision)
-            .bind(d.now),
-        )
-        .await?;
-    Ok(n == 1)
+    let sql = "UPDATE note_proposals SET status = $2, decided_by = $3, reason = $4, \
+               revision = $5, decided_at = $6 WHERE id = $1 AND status = 'open'";
+    let args = (id, d.status, d.by, d.reason, d.revision, d.now);
+    x.into().changed_one(query(sql).args(args)).await
 }
 
 // ---- reports --------------------------------------------------------------------------------
@@ -271,7 +226,7 @@ pub struct ReportRow {
     pub note_title: String,
     pub reporter_handle: String,
     pub reason: String,
-    pub status: String,
+    pub status: ReportStatus,
     pub resolved_by_handle: Option<String>,
     pub resolution: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -292,20 +247,10 @@ pub async fn insert_report(
     reason: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "INSERT INTO note_reports (id, note_id, reporter_id, reason, status, created_at) \
-                 VALUES ($1, $2, $3, $4, 'open', $5)",
-            )
-            .bind(id)
-            .bind(note)
-            .bind(reporter)
-            .bind(reason)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+    let sql = "INSERT INTO note_reports (id, note_id, reporter_id, reason, status, created_at) \
+               VALUES ($1, $2, $3, $4, 'open', $5)";
+    let q = query(sql).args((id, note, reporter, reason, now));
+    x.into().run(q).await
 }
 
 pub async fn report_by_id(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<Option<ReportRow>> {
@@ -316,16 +261,15 @@ pub async fn report_by_id(x: impl Into<Exec<'_>>, id: Uuid) -> AppResult<Option<
 /// Reports of one status, oldest first: the moderation queue is worked in arrival order.
 pub async fn list_reports(
     x: impl Into<Exec<'_>>,
-    status: &str,
+    status: ReportStatus,
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<ReportRow>> {
-    let sql = format!(
-        "{REPORT_SELECT} WHERE r.status = $1 AND ($2 IS NULL OR r.id > $2) ORDER BY r.id LIMIT $3"
-    );
-    x.into()
-        .fetch_all(query(sql).bind(status).bind(after).bind(i64::from(limit)))
-        .await
+    let sql = format!("{REPORT_SELECT} WHERE r.status = $1");
+    let q = query(sql)
+        .bind(status)
+        .page("r.id", Order::Oldest, after, limit);
+    x.into().fetch_all(q).await
 }
 
 /// Resolves a report that is still open; false when it already was.
@@ -336,20 +280,10 @@ pub async fn resolve_report(
     resolution: &str,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let n = x
-        .into()
-        .execute(
-            query(
-                "UPDATE note_reports SET status = 'resolved', resolved_by = $2, resolution = $3, \
-                 resolved_at = $4 WHERE id = $1 AND status = 'open'",
-            )
-            .bind(id)
-            .bind(by)
-            .bind(resolution)
-            .bind(now),
-        )
-        .await?;
-    Ok(n == 1)
+    let sql = "UPDATE note_reports SET status = 'resolved', resolved_by = $2, resolution = $3, \
+               resolved_at = $4 WHERE id = $1 AND status = 'open'";
+    let q = query(sql).args((id, by, resolution, now));
+    x.into().changed_one(q).await
 }
 
 // ---- follows and feed -----------------------------------------------------------------------
@@ -361,29 +295,14 @@ pub async fn follow(
     topic: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "INSERT INTO topic_follows (user_id, topic_id, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(user)
-            .bind(topic)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+    let sql = "INSERT INTO topic_follows (user_id, topic_id, created_at) VALUES ($1, $2, $3) \
+               ON CONFLICT DO NOTHING";
+    x.into().run(query(sql).args((user, topic, now))).await
 }
 
 pub async fn unfollow(x: impl Into<Exec<'_>>, user: Uuid, topic: Uuid) -> AppResult<()> {
-    x.into()
-        .execute(
-            query("DELETE FROM topic_follows WHERE user_id = $1 AND topic_id = $2")
-                .bind(user)
-                .bind(topic),
-        )
-        .await?;
-    Ok(())
+    let sql = "DELETE FROM topic_follows WHERE user_id = $1 AND topic_id = $2";
+    x.into().run(query(sql).args((user, topic))).await
 }
 
 pub async fn followed_topics(x: impl Into<Exec<'_>>, user: Uuid) -> AppResult<Vec<TopicRow>> {
@@ -405,12 +324,12 @@ pub async fn feed(
     let sql = format!(
         "{NOTE_SELECT} WHERE n.status = 'published' \
          AND EXISTS (SELECT 1 FROM note_topics nt JOIN topic_follows f ON f.topic_id = nt.topic_id \
-                     WHERE nt.note_id = n.id AND f.user_id = $1) \
-         AND ($2 IS NULL OR n.id < $2) ORDER BY n.id DESC LIMIT $3"
+                     WHERE nt.note_id = n.id AND f.user_id = $1)"
     );
-    x.into()
-        .fetch_all(query(sql).bind(user).bind(after).bind(i64::from(limit)))
-        .await
+    let q = query(sql)
+        .bind(user)
+        .page("n.id", Order::Newest, after, limit);
+    x.into().fetch_all(q).await
 }
 
 // ---- bookmarks ------------------------------------------------------------------------------
@@ -423,30 +342,14 @@ pub async fn bookmark(
     note: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "INSERT INTO bookmarks (id, user_id, note_id, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, note_id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(user)
-            .bind(note)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+    let sql = "INSERT INTO bookmarks (id, user_id, note_id, created_at) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (user_id, note_id) DO NOTHING";
+    x.into().run(query(sql).args((id, user, note, now))).await
 }
 
 pub async fn unbookmark(x: impl Into<Exec<'_>>, user: Uuid, note: Uuid) -> AppResult<()> {
-    x.into()
-        .execute(
-            query("DELETE FROM bookmarks WHERE user_id = $1 AND note_id = $2")
-                .bind(user)
-                .bind(note),
-        )
-        .await?;
-    Ok(())
+    let sql = "DELETE FROM bookmarks WHERE user_id = $1 AND note_id = $2";
+    x.into().run(query(sql).args((user, note))).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -469,10 +372,10 @@ pub async fn bookmarks(
     let sql = format!(
         "SELECT b.id AS bookmark_id, b.created_at AS bookmarked_at, {columns} \
          JOIN bookmarks b ON b.note_id = n.id \
-         WHERE b.user_id = $1 AND (n.status = 'published' OR n.author_id = $1) \
-         AND ($2 IS NULL OR b.id < $2) ORDER BY b.id DESC LIMIT $3"
+         WHERE b.user_id = $1 AND (n.status = 'published' OR n.author_id = $1)"
     );
-    x.into()
-        .fetch_all(query(sql).bind(user).bind(after).bind(i64::from(limit)))
-        .await
+    let q = query(sql)
+        .bind(user)
+        .page("b.id", Order::Newest, after, limit);
+    x.into().fetch_all(q).await
 }

@@ -88,6 +88,8 @@ macro_rules! text_enum_arg {
 text_enum_arg!(
     nexus_core::hub::NoteKind,
     nexus_core::hub::NoteStatus,
+    nexus_core::hub::ProposalStatus,
+    nexus_core::hub::ReportStatus,
     nexus_core::identity::Role,
     nexus_core::identity::Track
 );
@@ -96,6 +98,51 @@ impl IntoArg for Arg {
     fn into_arg(self) -> Arg {
         self
     }
+}
+
+/// A statement's arguments given at once, in placeholder order: `(id, now)` binds `$1`
+/// and `$2`. A single value is one argument.
+pub trait Args {
+    fn push_to(self, args: &mut Vec<Arg>);
+}
+
+impl<T: IntoArg> Args for T {
+    fn push_to(self, args: &mut Vec<Arg>) {
+        args.push(self.into_arg());
+    }
+}
+
+macro_rules! tuple_args {
+    ($($v:ident: $t:ident),+) => {
+        impl<$($t: IntoArg),+> Args for ($($t,)+) {
+            fn push_to(self, args: &mut Vec<Arg>) {
+                let ($($v,)+) = self;
+                $(args.push($v.into_arg());)+
+            }
+        }
+    };
+}
+
+tuple_args!(a: A, b: B);
+tuple_args!(a: A, b: B, c: C);
+tuple_args!(a: A, b: B, c: C, d: D);
+tuple_args!(a: A, b: B, c: C, d: D, e: E);
+tuple_args!(a: A, b: B, c: C, d: D, e: E, f: F);
+tuple_args!(a: A, b: B, c: C, d: D, e: E, f: F, g: G);
+tuple_args!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H);
+tuple_args!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I);
+tuple_args!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J);
+tuple_args!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K);
+tuple_args!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K, l: L);
+tuple_args!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K, l: L, m: M);
+
+/// Which way a keyset page walks its key (see [`Query::page`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Ascending: oldest first, for UUIDv7 ids.
+    Oldest,
+    /// Descending: newest first.
+    Newest,
 }
 
 /// A statement and its arguments, not yet tied to a backend.
@@ -156,6 +203,35 @@ impl Query {
     /// Binds the next placeholder.
     pub fn bind(mut self, value: impl IntoArg) -> Query {
         self.args.push(value.into_arg());
+        self
+    }
+
+    /// Binds the next placeholders, in order: one value or a tuple of them.
+    pub fn args(mut self, values: impl Args) -> Query {
+        values.push_to(&mut self.args);
+        self
+    }
+
+    /// Ends a statement that has a `WHERE` with one page of a list in `key` order:
+    /// `limit` rows past the row whose key is `after` (none: from the start). Keyset
+    /// paging over a unique, time-ordered key (a UUIDv7 id) stays stable while rows are
+    /// added, which an offset would not.
+    pub fn page(
+        mut self,
+        key: &str,
+        order: Order,
+        after: Option<Uuid>,
+        limit: impl Into<i64>,
+    ) -> Query {
+        let (past, direction) = match order {
+            Order::Oldest => (">", ""),
+            Order::Newest => ("<", " DESC"),
+        };
+        if let Some(after) = after {
+            self.push(&format!(" AND {key} {past} ")).push_bind(after);
+        }
+        self.push(&format!(" ORDER BY {key}{direction} LIMIT "))
+            .push_bind(limit.into());
         self
     }
 
@@ -368,6 +444,17 @@ impl Exec<'_> {
         dispatch!(self, query, |q, c| async move {
             q.execute(c).await.map(|r| r.rows_affected())
         })
+    }
+
+    /// Runs a statement whose count of changed rows does not matter.
+    pub async fn run(&mut self, query: Query) -> AppResult<()> {
+        self.execute(query).await.map(|_| ())
+    }
+
+    /// Runs a statement meant to change one row; `false` when it changed none (the row is
+    /// missing, or a condition such as an expected version or state no longer holds).
+    pub async fn changed_one(&mut self, query: Query) -> AppResult<bool> {
+        Ok(self.execute(query).await? == 1)
     }
 
     pub async fn fetch_all<T: Row>(&mut self, query: Query) -> AppResult<Vec<T>> {

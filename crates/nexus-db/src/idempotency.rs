@@ -34,21 +34,11 @@ pub async fn claim(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let inserted = x
-        .into()
-        .execute(
-            query(
-                "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
-            )
-            .bind(scope)
-            .bind(key)
-            .bind(fingerprint)
-            .bind(now)
-            .bind(expires_at),
-        )
-        .await?;
-    Ok(inserted == 1)
+    let sql = "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at, expires_at) \
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING";
+    x.into()
+        .changed_one(query(sql).args((scope, key, fingerprint, now, expires_at)))
+        .await
 }
 
 pub async fn find(
@@ -56,16 +46,9 @@ pub async fn find(
     scope: &str,
     key: &str,
 ) -> AppResult<Option<IdempotencyRow>> {
-    x.into()
-        .fetch_optional(
-            query(
-                "SELECT fingerprint, status, headers, body, effect, created_at, expires_at \
-                 FROM idempotency_keys WHERE scope = $1 AND key = $2",
-            )
-            .bind(scope)
-            .bind(key),
-        )
-        .await
+    let sql = "SELECT fingerprint, status, headers, body, effect, created_at, expires_at \
+               FROM idempotency_keys WHERE scope = $1 AND key = $2";
+    x.into().fetch_optional(query(sql).args((scope, key))).await
 }
 
 /// Stores the answer of a claimed key.
@@ -77,20 +60,11 @@ pub async fn complete(
     headers: &str,
     body: &[u8],
 ) -> AppResult<()> {
+    let sql = "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 \
+               WHERE scope = $1 AND key = $2";
     x.into()
-        .execute(
-            query(
-                "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 \
-                 WHERE scope = $1 AND key = $2",
-            )
-            .bind(scope)
-            .bind(key)
-            .bind(status)
-            .bind(headers)
-            .bind(body),
-        )
+        .run(query(sql).args((scope, key, status, headers, body)))
         .await
-        .map(|_| ())
 }
 
 /// Records the result a use case committed under a claimed key; called inside the use
@@ -101,32 +75,17 @@ pub async fn record_effect(
     key: &str,
     effect: &str,
 ) -> AppResult<()> {
-    x.into()
-        .execute(
-            query("UPDATE idempotency_keys SET effect = $3 WHERE scope = $1 AND key = $2")
-                .bind(scope)
-                .bind(key)
-                .bind(effect),
-        )
-        .await
-        .map(|_| ())
+    let sql = "UPDATE idempotency_keys SET effect = $3 WHERE scope = $1 AND key = $2";
+    x.into().run(query(sql).args((scope, key, effect))).await
 }
 
 /// Gives up a claim whose request ended without an answer worth replaying, so that a
 /// retry runs afresh. A claim whose effect committed is kept: running it again would act
 /// twice.
 pub async fn release(x: impl Into<Exec<'_>>, scope: &str, key: &str) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 \
-                 AND status IS NULL AND effect IS NULL",
-            )
-            .bind(scope)
-            .bind(key),
-        )
-        .await
-        .map(|_| ())
+    let sql = "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 \
+               AND status IS NULL AND effect IS NULL";
+    x.into().run(query(sql).args((scope, key))).await
 }
 
 /// Removes the row of `key` if it has expired, or if it is a claim older than

@@ -10,7 +10,7 @@ use nexus_core::error::AppResult;
 use nexus_core::identity::{Role, Track};
 use uuid::Uuid;
 
-use crate::exec::{Exec, query};
+use crate::exec::{Exec, Order, query};
 
 const USER_COLUMNS: &str = "id, email, email_normalized, handle, display_name, bio, track, role, \
      password_hash, email_verified_at, disabled_at, created_at, updated_at";
@@ -45,25 +45,21 @@ pub struct NewUser<'a> {
 }
 
 pub async fn insert_user(x: impl Into<Exec<'_>>, u: &NewUser<'_>) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "INSERT INTO users (id, email, email_normalized, handle, display_name, role, \
-                 password_hash, email_verified_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            )
-            .bind(u.id)
-            .bind(u.email)
-            .bind(u.email_normalized)
-            .bind(u.handle)
-            .bind(u.display_name)
-            .bind(u.role)
-            .bind(u.password_hash)
-            .bind(u.verified_at)
-            .bind(u.now),
-        )
-        .await?;
-    Ok(())
+    let sql = "INSERT INTO users (id, email, email_normalized, handle, display_name, role, \
+               password_hash, email_verified_at, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
+    let args = (
+        u.id,
+        u.email,
+        u.email_normalized,
+        u.handle,
+        u.display_name,
+        u.role,
+        u.password_hash,
+        u.verified_at,
+        u.now,
+    );
+    x.into().run(query(sql).args(args)).await
 }
 
 macro_rules! find_user_by {
@@ -97,9 +93,7 @@ pub async fn list_users(x: impl Into<Exec<'_>>, f: &UserFilter<'_>) -> AppResult
         "SELECT {USER_COLUMNS} FROM users \
          WHERE ($1 IS NULL OR role = $1) \
            AND ($2 IS NULL OR (disabled_at IS NOT NULL) = $2) \
-           AND ($3 IS NULL OR handle LIKE $3) \
-           AND ($4 IS NULL OR id > $4) \
-         ORDER BY id LIMIT $5"
+           AND ($3 IS NULL OR handle LIKE $3)"
     );
     let prefix = f.handle_prefix.map(|p| {
         let escaped: String = p
@@ -108,15 +102,9 @@ pub async fn list_users(x: impl Into<Exec<'_>>, f: &UserFilter<'_>) -> AppResult
             .collect();
         format!("{escaped}%")
     });
+    let q = query(sql).args((f.role, f.disabled, prefix.as_deref()));
     x.into()
-        .fetch_all(
-            query(sql)
-                .bind(f.role)
-                .bind(f.disabled)
-                .bind(prefix.as_deref())
-                .bind(f.after)
-                .bind(i64::from(f.limit)),
-        )
+        .fetch_all(q.page("id", Order::Oldest, f.after, f.limit))
         .await
 }
 
@@ -132,20 +120,11 @@ pub async fn update_profile(
     c: &ProfileChange<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let sql = "UPDATE users SET display_name = COALESCE($2, display_name), \
+               bio = COALESCE($3, bio), track = COALESCE($4, track), updated_at = $5 WHERE id = $1";
     x.into()
-        .execute(
-            query(
-                "UPDATE users SET display_name = COALESCE($2, display_name), \
-                 bio = COALESCE($3, bio), track = COALESCE($4, track), updated_at = $5 WHERE id = $1",
-            )
-            .bind(user_id)
-            .bind(c.display_name)
-            .bind(c.bio)
-            .bind(c.track)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+        .run(query(sql).args((user_id, c.display_name, c.bio, c.track, now)))
+        .await
 }
 
 /// Which optional emails a user wants (essential ones, such as verification and password
@@ -160,12 +139,8 @@ pub async fn email_preferences(
     x: impl Into<Exec<'_>>,
     user_id: Uuid,
 ) -> AppResult<Option<EmailPreferencesRow>> {
-    x.into()
-        .fetch_optional(
-            query("SELECT email_notifications, email_digest FROM users WHERE id = $1")
-                .bind(user_id),
-        )
-        .await
+    let sql = "SELECT email_notifications, email_digest FROM users WHERE id = $1";
+    x.into().fetch_optional(query(sql).args(user_id)).await
 }
 
 /// Sets the preferences that are `Some`, leaving the others as they are.
@@ -176,19 +151,11 @@ pub async fn update_email_preferences(
     digest: Option<bool>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let sql = "UPDATE users SET email_notifications = COALESCE($2, email_notifications), \
+               email_digest = COALESCE($3, email_digest), updated_at = $4 WHERE id = $1";
     x.into()
-        .execute(
-            query(
-                "UPDATE users SET email_notifications = COALESCE($2, email_notifications), \
-                 email_digest = COALESCE($3, email_digest), updated_at = $4 WHERE id = $1",
-            )
-            .bind(user_id)
-            .bind(notifications)
-            .bind(digest)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+        .run(query(sql).args((user_id, notifications, digest, now)))
+        .await
 }
 
 pub async fn set_role_and_disabled(
@@ -198,21 +165,13 @@ pub async fn set_role_and_disabled(
     disabled: Option<bool>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let sql = "UPDATE users SET role = COALESCE($2, role), \
+               disabled_at = CASE WHEN $3 IS NULL THEN disabled_at \
+                                  WHEN $3 THEN COALESCE(disabled_at, $4) ELSE NULL END, \
+               updated_at = $4 WHERE id = $1";
     x.into()
-        .execute(
-            query(
-                "UPDATE users SET role = COALESCE($2, role), \
-                 disabled_at = CASE WHEN $3 IS NULL THEN disabled_at \
-                                    WHEN $3 THEN COALESCE(disabled_at, $4) ELSE NULL END, \
-                 updated_at = $4 WHERE id = $1",
-            )
-            .bind(user_id)
-            .bind(role)
-            .bind(disabled)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+        .run(query(sql).args((user_id, role, disabled, now)))
+        .await
 }
 
 pub async fn set_password_hash(
@@ -221,15 +180,8 @@ pub async fn set_password_hash(
     hash: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    x.into()
-        .execute(
-            query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-                .bind(user_id)
-                .bind(hash)
-                .bind(now),
-        )
-        .await?;
-    Ok(())
+    let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+    x.into().run(query(sql).args((user_id, hash, now))).await
 }
 
 pub async fn mark_verified(
@@ -237,17 +189,9 @@ pub async fn mark_verified(
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2 \
-                 WHERE id = $1",
-            )
-            .bind(user_id)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+    let sql = "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2 \
+               WHERE id = $1";
+    x.into().run(query(sql).args((user_id, now))).await
 }
 
 // ---- sessions and refresh tokens ------------------------------------------------------
@@ -259,18 +203,10 @@ pub async fn insert_session(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> AppResult<()> {
+    let sql = "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
     x.into()
-        .execute(
-            query(
-                "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(user_id)
-            .bind(now)
-            .bind(expires_at),
-        )
-        .await?;
-    Ok(())
+        .run(query(sql).args((id, user_id, now, expires_at)))
+        .await
 }
 
 pub async fn insert_refresh_token(
@@ -279,17 +215,10 @@ pub async fn insert_refresh_token(
     session_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let sql = "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)";
     x.into()
-        .execute(
-            query(
-                "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(token_hash)
-            .bind(session_id)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+        .run(query(sql).args((token_hash, session_id, now)))
+        .await
 }
 
 /// A refresh token with the state of its session, read inside the rotating transaction.
@@ -306,16 +235,10 @@ pub async fn find_refresh_token(
     x: impl Into<Exec<'_>>,
     token_hash: &str,
 ) -> AppResult<Option<RefreshLookup>> {
-    x.into()
-        .fetch_optional(
-            query(
-                "SELECT r.session_id, s.user_id, r.rotated_at, s.expires_at AS session_expires_at, \
-                 s.revoked_at AS session_revoked_at \
-                 FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",
-            )
-            .bind(token_hash),
-        )
-        .await
+    let sql = "SELECT r.session_id, s.user_id, r.rotated_at, s.expires_at AS session_expires_at, \
+               s.revoked_at AS session_revoked_at \
+               FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1";
+    x.into().fetch_optional(query(sql).args(token_hash)).await
 }
 
 /// Marks a refresh token used. Returns false when another request rotated it first, which
@@ -325,17 +248,11 @@ pub async fn rotate_refresh_token(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let done = x
-        .into()
-        .execute(
-            query(
-                "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL",
-            )
-            .bind(token_hash)
-            .bind(now),
-        )
-        .await?;
-    Ok(done == 1)
+    let sql =
+        "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL";
+    x.into()
+        .changed_one(query(sql).args((token_hash, now)))
+        .await
 }
 
 pub async fn revoke_session(
@@ -344,17 +261,8 @@ pub async fn revoke_session(
     why: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "UPDATE sessions SET revoked_at = $2, revoked_why = $3 WHERE id = $1 AND revoked_at IS NULL",
-            )
-            .bind(session_id)
-            .bind(now)
-            .bind(why),
-        )
-        .await?;
-    Ok(())
+    let sql = "UPDATE sessions SET revoked_at = $2, revoked_why = $3 WHERE id = $1 AND revoked_at IS NULL";
+    x.into().run(query(sql).args((session_id, now, why))).await
 }
 
 /// Revokes every live session of a user except `keep` (the caller's own, if any).
@@ -365,17 +273,10 @@ pub async fn revoke_other_sessions(
     why: &str,
     now: DateTime<Utc>,
 ) -> AppResult<u64> {
+    let sql = "UPDATE sessions SET revoked_at = $3, revoked_why = $4 \
+               WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR id <> $2)";
     x.into()
-        .execute(
-            query(
-                "UPDATE sessions SET revoked_at = $3, revoked_why = $4 \
-                 WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR id <> $2)",
-            )
-            .bind(user_id)
-            .bind(keep)
-            .bind(now)
-            .bind(why),
-        )
+        .execute(query(sql).args((user_id, keep, now, why)))
         .await
 }
 
@@ -397,16 +298,11 @@ pub async fn session_user(
     session_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<Option<SessionUser>> {
+    let sql = "SELECT u.id, u.handle, u.role, u.email_verified_at, u.disabled_at, \
+               s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at \
+               FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.user_id = $2";
     x.into()
-        .fetch_optional(
-            query(
-                "SELECT u.id, u.handle, u.role, u.email_verified_at, u.disabled_at, \
-                 s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at \
-                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.user_id = $2",
-            )
-            .bind(session_id)
-            .bind(user_id),
-        )
+        .fetch_optional(query(sql).args((session_id, user_id)))
         .await
 }
 
@@ -437,23 +333,19 @@ pub struct NewPat<'a> {
 }
 
 pub async fn insert_pat(x: impl Into<Exec<'_>>, p: &NewPat<'_>) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "INSERT INTO personal_access_tokens (id, user_id, name, token_hash, token_prefix, scope, \
-                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(p.id)
-            .bind(p.user_id)
-            .bind(p.name)
-            .bind(p.token_hash)
-            .bind(p.token_prefix)
-            .bind(p.scope)
-            .bind(p.now)
-            .bind(p.expires_at),
-        )
-        .await?;
-    Ok(())
+    let sql = "INSERT INTO personal_access_tokens (id, user_id, name, token_hash, token_prefix, scope, \
+               created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let args = (
+        p.id,
+        p.user_id,
+        p.name,
+        p.token_hash,
+        p.token_prefix,
+        p.scope,
+        p.now,
+        p.expires_at,
+    );
+    x.into().run(query(sql).args(args)).await
 }
 
 const PAT_COLUMNS: &str =
@@ -476,19 +368,11 @@ pub async fn revoke_pat(
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let done = x
-        .into()
-        .execute(
-            query(
-                "UPDATE personal_access_tokens SET revoked_at = $3 \
-                 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(id)
-            .bind(user_id)
-            .bind(now),
-        )
-        .await?;
-    Ok(done == 1)
+    let sql = "UPDATE personal_access_tokens SET revoked_at = $3 \
+               WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL";
+    x.into()
+        .changed_one(query(sql).args((id, user_id, now)))
+        .await
 }
 
 /// A token presented as a bearer credential, with its owner.
@@ -506,27 +390,15 @@ pub struct PatUser {
 }
 
 pub async fn pat_user(x: impl Into<Exec<'_>>, token_hash: &str) -> AppResult<Option<PatUser>> {
-    x.into()
-        .fetch_optional(
-            query(
-                "SELECT t.id AS token_id, t.scope, t.expires_at, t.revoked_at, u.id, u.handle, u.role, \
-                 u.email_verified_at, u.disabled_at \
-                 FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
-            )
-            .bind(token_hash),
-        )
-        .await
+    let sql = "SELECT t.id AS token_id, t.scope, t.expires_at, t.revoked_at, u.id, u.handle, u.role, \
+               u.email_verified_at, u.disabled_at \
+               FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
+    x.into().fetch_optional(query(sql).args(token_hash)).await
 }
 
 pub async fn touch_pat(x: impl Into<Exec<'_>>, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    x.into()
-        .execute(
-            query("UPDATE personal_access_tokens SET last_used_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(now),
-        )
-        .await?;
-    Ok(())
+    let sql = "UPDATE personal_access_tokens SET last_used_at = $2 WHERE id = $1";
+    x.into().run(query(sql).args((id, now))).await
 }
 
 // ---- email tokens -------------------------------------------------------------------
@@ -539,20 +411,11 @@ pub async fn insert_email_token(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> AppResult<()> {
+    let sql = "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) \
+               VALUES ($1, $2, $3, $4, $5)";
     x.into()
-        .execute(
-            query(
-                "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(purpose)
-            .bind(now)
-            .bind(expires_at),
-        )
-        .await?;
-    Ok(())
+        .run(query(sql).args((token_hash, user_id, purpose, now, expires_at)))
+        .await
 }
 
 /// Uses a live email token of `purpose` exactly once: the update succeeds for one caller
@@ -563,17 +426,11 @@ pub async fn consume_email_token(
     purpose: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Option<Uuid>> {
+    let sql = "UPDATE email_tokens SET used_at = $3 \
+               WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
+               RETURNING user_id";
     x.into()
-        .scalar_optional::<Uuid>(
-            query(
-                "UPDATE email_tokens SET used_at = $3 \
-                 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
-                 RETURNING user_id",
-            )
-            .bind(token_hash)
-            .bind(purpose)
-            .bind(now),
-        )
+        .scalar_optional::<Uuid>(query(sql).args((token_hash, purpose, now)))
         .await
 }
 
@@ -584,15 +441,6 @@ pub async fn void_email_tokens(
     purpose: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
-            )
-            .bind(user_id)
-            .bind(purpose)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+    let sql = "UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL";
+    x.into().run(query(sql).args((user_id, purpose, now))).await
 }

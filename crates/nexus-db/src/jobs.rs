@@ -14,7 +14,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::Backend;
-use crate::exec::{Exec, query};
+use crate::exec::{Args, Exec, Order, query};
 
 /// Microseconds since the Unix epoch, the unit of `run_at_us` and `lease_until_us`.
 pub fn micros(t: DateTime<Utc>) -> i64 {
@@ -105,19 +105,11 @@ pub async fn insert_event(
     payload: &Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let sql = "INSERT INTO outbox_events (id, event_type, payload, occurred_at) \
+               VALUES ($1, $2, $3, $4)";
     x.into()
-        .execute(
-            query(
-                "INSERT INTO outbox_events (id, event_type, payload, occurred_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(event_type)
-            .bind(payload)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+        .run(query(sql).args((id, event_type, payload, now)))
+        .await
 }
 
 fn skip_locked(backend: Backend) -> &'static str {
@@ -140,16 +132,17 @@ pub async fn lock_pending_events(x: impl Into<Exec<'_>>, limit: i64) -> AppResul
 }
 
 pub async fn mark_relayed(x: impl Into<Exec<'_>>, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    x.into()
-        .execute(
-            query("UPDATE outbox_events SET relayed_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(now),
-        )
-        .await?;
-    Ok(())
+    let sql = "UPDATE outbox_events SET relayed_at = $2 WHERE id = $1";
+    x.into().run(query(sql).args((id, now))).await
 }
 
+/// Claiming, on both paths: the job runs for `worker` ($2) under a lease until $1 (µs),
+/// as of $3, with one more attempt counted.
+const CLAIM: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, \
+     lease_until_us = $1, worker = $2, updated_at = $3";
+/// A job that may be claimed at $4 (µs): queued and due, or running with a lapsed lease.
+const CLAIMABLE: &str =
+    "((state = 'queued' AND run_at_us <= $4) OR (state = 'running' AND lease_until_us < $4))";
 const RETURNING: &str = "RETURNING id, kind, payload, attempts, max_attempts, created_at";
 
 /// Takes up to `limit` due jobs (queued and due, or running with a lapsed lease) for
@@ -163,23 +156,12 @@ pub async fn claim(
 ) -> AppResult<Vec<ClaimedJob>> {
     let mut x = x.into();
     let sql = format!(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_us = $1, \
-         worker = $2, updated_at = $3 \
-         WHERE id IN (SELECT id FROM jobs \
-            WHERE (state = 'queued' AND run_at_us <= $4) \
-               OR (state = 'running' AND lease_until_us < $4) \
-            ORDER BY run_at_us LIMIT $5{}) {RETURNING}",
+        "{CLAIM} WHERE id IN (SELECT id FROM jobs WHERE {CLAIMABLE} \
+         ORDER BY run_at_us LIMIT $5{}) {RETURNING}",
         skip_locked(x.backend())
     );
-    x.fetch_all(
-        query(sql)
-            .bind(micros(lease_until))
-            .bind(worker)
-            .bind(now)
-            .bind(micros(now))
-            .bind(limit),
-    )
-    .await
+    let args = (micros(lease_until), worker, now, micros(now), limit);
+    x.fetch_all(query(sql).args(args)).await
 }
 
 /// Takes one named job, if it is claimable (the broker path: a message names its job).
@@ -190,133 +172,86 @@ pub async fn claim_one(
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> AppResult<Option<ClaimedJob>> {
+    let sql = format!("{CLAIM} WHERE id = $5 AND {CLAIMABLE} {RETURNING}");
+    let args = (micros(lease_until), worker, now, micros(now), id);
+    x.into().fetch_optional(query(sql).args(args)).await
+}
+
+/// A worker's hold on a running job, as its claim made it: every later transition names
+/// it and takes effect only while the job is still held so.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    pub job: Uuid,
+    pub worker: &'a str,
+    /// The job's attempt count after the claim.
+    pub number: i32,
+}
+
+/// `UPDATE jobs SET {set}` for `attempt`'s job while it is still `attempt`'s; `false`
+/// otherwise. `set`'s own values are `$4` onwards, bound from `values`.
+async fn transition(
+    x: impl Into<Exec<'_>>,
+    attempt: &Attempt<'_>,
+    set: &str,
+    values: impl Args,
+) -> AppResult<bool> {
     let sql = format!(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_us = $1, \
-         worker = $2, updated_at = $3 \
-         WHERE id = $5 AND ((state = 'queued' AND run_at_us <= $4) \
-               OR (state = 'running' AND lease_until_us < $4)) {RETURNING}"
+        "UPDATE jobs SET {set} WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'"
     );
+    let held = (attempt.job, attempt.worker, attempt.number);
     x.into()
-        .fetch_optional(
-            query(sql)
-                .bind(micros(lease_until))
-                .bind(worker)
-                .bind(now)
-                .bind(micros(now))
-                .bind(id),
-        )
+        .changed_one(query(sql).args(held).args(values))
         .await
 }
 
 /// Pushes the lease of a running job forward; `false` if the job is no longer ours.
 pub async fn extend_lease(
     x: impl Into<Exec<'_>>,
-    id: Uuid,
-    worker: &str,
-    attempt: i32,
+    attempt: &Attempt<'_>,
     lease_until: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let n = x
-        .into()
-        .execute(
-            query(
-                "UPDATE jobs SET lease_until_us = $4 \
-                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'",
-            )
-            .bind(id)
-            .bind(worker)
-            .bind(attempt)
-            .bind(micros(lease_until)),
-        )
-        .await?;
-    Ok(n == 1)
+    transition(x, attempt, "lease_until_us = $4", micros(lease_until)).await
 }
 
 /// Marks our attempt done. `payload` replaces the stored one (a job may scrub secrets
 /// it no longer needs, such as a one-time code in an email).
 pub async fn succeed(
     x: impl Into<Exec<'_>>,
-    id: Uuid,
-    worker: &str,
-    attempt: i32,
+    attempt: &Attempt<'_>,
     now: DateTime<Utc>,
     payload: Option<&Value>,
 ) -> AppResult<bool> {
-    let n = x
-        .into()
-        .execute(
-            query(
-                "UPDATE jobs SET state = 'succeeded', lease_until_us = NULL, last_error = NULL, \
-                 updated_at = $4, finished_at = $4, payload = COALESCE($5, payload) \
-                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'",
-            )
-            .bind(id)
-            .bind(worker)
-            .bind(attempt)
-            .bind(now)
-            .bind(payload),
-        )
-        .await?;
-    Ok(n == 1)
+    let set = "state = 'succeeded', lease_until_us = NULL, last_error = NULL, \
+               updated_at = $4, finished_at = $4, payload = COALESCE($5, payload)";
+    transition(x, attempt, set, (now, payload)).await
 }
 
 /// Records a failed attempt: back to the queue at `retry_at`, or dead when `None`.
 pub async fn fail(
     x: impl Into<Exec<'_>>,
-    id: Uuid,
-    worker: &str,
-    attempt: i32,
+    attempt: &Attempt<'_>,
     now: DateTime<Utc>,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> AppResult<bool> {
-    let n = x
-        .into()
-        .execute(
-            query(
-                "UPDATE jobs SET state = CASE WHEN $5 IS NULL THEN 'dead' ELSE 'queued' END, \
-                 run_at_us = COALESCE($5, run_at_us), lease_until_us = NULL, \
-                 published_at = NULL, last_error = $6, updated_at = $4, \
-                 finished_at = CASE WHEN $5 IS NULL THEN $4 ELSE NULL END \
-                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'",
-            )
-            .bind(id)
-            .bind(worker)
-            .bind(attempt)
-            .bind(now)
-            .bind(retry_at.map(micros))
-            .bind(error),
-        )
-        .await?;
-    Ok(n == 1)
+    let set = "state = CASE WHEN $5 IS NULL THEN 'dead' ELSE 'queued' END, \
+               run_at_us = COALESCE($5, run_at_us), lease_until_us = NULL, \
+               published_at = NULL, last_error = $6, updated_at = $4, \
+               finished_at = CASE WHEN $5 IS NULL THEN $4 ELSE NULL END";
+    transition(x, attempt, set, (now, retry_at.map(micros), error)).await
 }
 
 /// Puts a job back in the queue without counting the attempt against it: used when a job
 /// was taken but could not be tried (an endpoint's breaker is open, say).
 pub async fn postpone(
     x: impl Into<Exec<'_>>,
-    id: Uuid,
-    worker: &str,
-    attempt: i32,
+    attempt: &Attempt<'_>,
     now: DateTime<Utc>,
     run_at: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let n = x
-        .into()
-        .execute(
-            query(
-                "UPDATE jobs SET state = 'queued', attempts = attempts - 1, run_at_us = $5, \
-                 lease_until_us = NULL, published_at = NULL, updated_at = $4 \
-                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'",
-            )
-            .bind(id)
-            .bind(worker)
-            .bind(attempt)
-            .bind(now)
-            .bind(micros(run_at)),
-        )
-        .await?;
-    Ok(n == 1)
+    let set = "state = 'queued', attempts = attempts - 1, run_at_us = $5, \
+               lease_until_us = NULL, published_at = NULL, updated_at = $4";
+    transition(x, attempt, set, (now, micros(run_at))).await
 }
 
 /// An admin's retry of a dead job: a fresh set of attempts, due now.
@@ -356,16 +291,15 @@ pub async fn list(
     state: Option<&str>,
     kind: Option<&str>,
     before: Option<Uuid>,
-    limit: i64,
+    limit: u32,
 ) -> AppResult<Vec<JobRow>> {
     let sql = format!(
         "SELECT {JOB_COLUMNS} FROM jobs \
-         WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR kind = $2) \
-           AND ($3 IS NULL OR id < $3) \
-         ORDER BY id DESC LIMIT $4"
+         WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR kind = $2)"
     );
+    let q = query(sql).args((state, kind));
     x.into()
-        .fetch_all(query(sql).bind(state).bind(kind).bind(before).bind(limit))
+        .fetch_all(q.page("id", Order::Newest, before, limit))
         .await
 }
 
@@ -415,16 +349,9 @@ pub async fn mark_published(
 /// The broker path: a running job whose worker died is put back for the relay to
 /// publish again (the broker may also redeliver it; whichever comes first claims it).
 pub async fn requeue_lapsed(x: impl Into<Exec<'_>>, now: DateTime<Utc>) -> AppResult<u64> {
-    x.into()
-        .execute(
-            query(
-                "UPDATE jobs SET state = 'queued', published_at = NULL, lease_until_us = NULL, \
-                 updated_at = $2 WHERE state = 'running' AND lease_until_us < $1",
-            )
-            .bind(micros(now))
-            .bind(now),
-        )
-        .await
+    let sql = "UPDATE jobs SET state = 'queued', published_at = NULL, lease_until_us = NULL, \
+               updated_at = $2 WHERE state = 'running' AND lease_until_us < $1";
+    x.into().execute(query(sql).args((micros(now), now))).await
 }
 
 /// Records that the effect named `key` has happened; `false` if it already had.
@@ -434,19 +361,9 @@ pub async fn record_effect(
     job: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let n = x
-        .into()
-        .execute(
-            query(
-                "INSERT INTO job_effects (key, job_id, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(key)
-            .bind(job)
-            .bind(now),
-        )
-        .await?;
-    Ok(n == 1)
+    let sql = "INSERT INTO job_effects (key, job_id, created_at) VALUES ($1, $2, $3) \
+               ON CONFLICT (key) DO NOTHING";
+    x.into().changed_one(query(sql).args((key, job, now))).await
 }
 
 pub async fn effect_exists(x: impl Into<Exec<'_>>, key: &str) -> AppResult<bool> {
@@ -471,11 +388,8 @@ pub async fn delete_succeeded_before(
     x: impl Into<Exec<'_>>,
     before: DateTime<Utc>,
 ) -> AppResult<u64> {
-    x.into()
-        .execute(
-            query("DELETE FROM jobs WHERE state = 'succeeded' AND finished_at < $1").bind(before),
-        )
-        .await
+    let sql = "DELETE FROM jobs WHERE state = 'succeeded' AND finished_at < $1";
+    x.into().execute(query(sql).args(before)).await
 }
 
 /// Outbox events not yet relayed.

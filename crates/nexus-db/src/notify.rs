@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use nexus_core::error::AppResult;
 use uuid::Uuid;
 
-use crate::exec::{Exec, query};
+use crate::exec::{Exec, Order, query};
 
 /// Whom an email goes to, and whether they want it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -37,11 +37,8 @@ pub struct NoteRef {
 }
 
 pub async fn note_ref(x: impl Into<Exec<'_>>, note: Uuid) -> AppResult<Option<NoteRef>> {
-    x.into()
-        .fetch_optional(
-            query("SELECT id, slug, title, author_id FROM notes WHERE id = $1").bind(note),
-        )
-        .await
+    let sql = "SELECT id, slug, title, author_id FROM notes WHERE id = $1";
+    x.into().fetch_optional(query(sql).args(note)).await
 }
 
 /// Display name of a user, for "Ada commented on …".
@@ -58,19 +55,12 @@ pub async fn digest_recipients(
     after: Option<Uuid>,
     limit: i64,
 ) -> AppResult<Vec<Uuid>> {
-    x.into()
-        .scalars(
-            query(
-                "SELECT u.id FROM users u \
-                 WHERE u.email_digest AND u.email_verified_at IS NOT NULL \
-                   AND u.disabled_at IS NULL AND ($1 IS NULL OR u.id > $1) \
-                   AND EXISTS (SELECT 1 FROM topic_follows f WHERE f.user_id = u.id) \
-                 ORDER BY u.id LIMIT $2",
-            )
-            .bind(after)
-            .bind(limit),
-        )
-        .await
+    let sql = "SELECT u.id FROM users u \
+               WHERE u.email_digest AND u.email_verified_at IS NOT NULL \
+                 AND u.disabled_at IS NULL \
+                 AND EXISTS (SELECT 1 FROM topic_follows f WHERE f.user_id = u.id)";
+    let q = query(sql).page("u.id", Order::Oldest, after, limit);
+    x.into().scalars(q).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -90,23 +80,16 @@ pub async fn digest_notes(
     until: DateTime<Utc>,
     limit: i64,
 ) -> AppResult<Vec<DigestNote>> {
+    let sql = "SELECT n.slug, n.title, n.summary, MIN(t.title) AS topic \
+               FROM topic_follows f \
+               JOIN note_topics nt ON nt.topic_id = f.topic_id \
+               JOIN notes n ON n.id = nt.note_id \
+               JOIN topics t ON t.id = f.topic_id \
+               WHERE f.user_id = $1 AND n.status = 'published' \
+                 AND n.published_at >= $2 AND n.published_at < $3 \
+               GROUP BY n.id, n.slug, n.title, n.summary \
+               ORDER BY n.id DESC LIMIT $4";
     x.into()
-        .fetch_all(
-            query(
-                "SELECT n.slug, n.title, n.summary, MIN(t.title) AS topic \
-                 FROM topic_follows f \
-                 JOIN note_topics nt ON nt.topic_id = f.topic_id \
-                 JOIN notes n ON n.id = nt.note_id \
-                 JOIN topics t ON t.id = f.topic_id \
-                 WHERE f.user_id = $1 AND n.status = 'published' \
-                   AND n.published_at >= $2 AND n.published_at < $3 \
-                 GROUP BY n.id, n.slug, n.title, n.summary \
-                 ORDER BY n.id DESC LIMIT $4",
-            )
-            .bind(user)
-            .bind(since)
-            .bind(until)
-            .bind(limit),
-        )
+        .fetch_all(query(sql).args((user, since, until, limit)))
         .await
 }

@@ -10,7 +10,7 @@ use nexus_core::error::AppResult;
 use uuid::Uuid;
 
 use crate::Backend;
-use crate::exec::{Exec, placeholders, query};
+use crate::exec::{Exec, Order, placeholders, query};
 use crate::jobs::micros;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -113,11 +113,10 @@ pub async fn event_types(x: impl Into<Exec<'_>>, ids: &[Uuid]) -> AppResult<Vec<
         return Ok(Vec::new());
     }
     // At most max_per_owner ids: one placeholder each keeps the statement portable.
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT webhook_id, event_type FROM webhook_events WHERE webhook_id IN ({}) \
          ORDER BY webhook_id, event_type",
-        marks.join(", ")
+        placeholders(1, ids.len())
     );
     x.into().fetch_all(query(sql).bind_all(ids)).await
 }
@@ -131,20 +130,13 @@ pub async fn subscribed(
     after: Option<Uuid>,
     limit: i64,
 ) -> AppResult<Vec<(Uuid, String)>> {
+    let sql = "SELECT e.webhook_id, u.role FROM webhook_events e \
+               JOIN webhooks w ON w.id = e.webhook_id \
+               JOIN users u ON u.id = w.owner_id \
+               WHERE e.event_type = $1 AND u.disabled_at IS NULL";
+    let q = query(sql).bind(event_type);
     x.into()
-        .fetch_all(
-            query(
-                "SELECT e.webhook_id, u.role FROM webhook_events e \
-                 JOIN webhooks w ON w.id = e.webhook_id \
-                 JOIN users u ON u.id = w.owner_id \
-                 WHERE e.event_type = $1 AND u.disabled_at IS NULL \
-                   AND ($2 IS NULL OR e.webhook_id > $2) \
-                 ORDER BY e.webhook_id LIMIT $3",
-            )
-            .bind(event_type)
-            .bind(after)
-            .bind(limit),
-        )
+        .fetch_all(q.page("e.webhook_id", Order::Oldest, after, limit))
         .await
 }
 
@@ -186,41 +178,23 @@ pub async fn take_probe(
     now: DateTime<Utc>,
     probe_until: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let n = x
-        .into()
-        .execute(
-            query(
-                "UPDATE webhooks SET breaker_state = 'half_open', probe_job = $2, \
-                 probe_until_us = $4, updated_at = $5 \
-                 WHERE id = $1 AND ( \
-                   (breaker_state = 'open' AND open_until_us <= $3) \
-                   OR (breaker_state = 'half_open' AND (probe_until_us <= $3 OR probe_job = $2)))",
-            )
-            .bind(id)
-            .bind(job)
-            .bind(micros(now))
-            .bind(micros(probe_until))
-            .bind(now),
-        )
-        .await?;
-    Ok(n == 1)
+    let sql = "UPDATE webhooks SET breaker_state = 'half_open', probe_job = $2, \
+               probe_until_us = $4, updated_at = $5 \
+               WHERE id = $1 AND ( \
+                 (breaker_state = 'open' AND open_until_us <= $3) \
+                 OR (breaker_state = 'half_open' AND (probe_until_us <= $3 OR probe_job = $2)))";
+    x.into()
+        .changed_one(query(sql).args((id, job, micros(now), micros(probe_until), now)))
+        .await
 }
 
 /// A delivery succeeded: the breaker closes and the failure count restarts. Writes only
 /// when something changes, so a healthy endpoint costs no update per delivery.
 pub async fn record_success(x: impl Into<Exec<'_>>, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "UPDATE webhooks SET breaker_state = 'closed', consecutive_failures = 0, \
-                 open_until_us = NULL, probe_job = NULL, probe_until_us = NULL, updated_at = $2 \
-                 WHERE id = $1 AND (breaker_state <> 'closed' OR consecutive_failures <> 0)",
-            )
-            .bind(id)
-            .bind(now),
-        )
-        .await?;
-    Ok(())
+    let sql = "UPDATE webhooks SET breaker_state = 'closed', consecutive_failures = 0, \
+               open_until_us = NULL, probe_job = NULL, probe_until_us = NULL, updated_at = $2 \
+               WHERE id = $1 AND (breaker_state <> 'closed' OR consecutive_failures <> 0)";
+    x.into().run(query(sql).args((id, now))).await
 }
 
 /// A delivery failed: one more consecutive failure. The breaker opens (until
@@ -233,22 +207,15 @@ pub async fn record_failure(
     now: DateTime<Utc>,
     open_until: DateTime<Utc>,
 ) -> AppResult<Option<String>> {
+    let sql = "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
+               breaker_state = CASE WHEN breaker_state = 'half_open' \
+                   OR consecutive_failures + 1 >= $2 THEN 'open' ELSE breaker_state END, \
+               open_until_us = CASE WHEN breaker_state = 'half_open' \
+                   OR consecutive_failures + 1 >= $2 THEN $4 ELSE open_until_us END, \
+               probe_job = NULL, probe_until_us = NULL, updated_at = $3 \
+               WHERE id = $1 RETURNING breaker_state";
     x.into()
-        .scalar_optional(
-            query(
-                "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
-                 breaker_state = CASE WHEN breaker_state = 'half_open' \
-                     OR consecutive_failures + 1 >= $2 THEN 'open' ELSE breaker_state END, \
-                 open_until_us = CASE WHEN breaker_state = 'half_open' \
-                     OR consecutive_failures + 1 >= $2 THEN $4 ELSE open_until_us END, \
-                 probe_job = NULL, probe_until_us = NULL, updated_at = $3 \
-                 WHERE id = $1 RETURNING breaker_state",
-            )
-            .bind(id)
-            .bind(threshold)
-            .bind(now)
-            .bind(micros(open_until)),
-        )
+        .scalar_optional(query(sql).args((id, threshold, now, micros(open_until))))
         .await
 }
 
@@ -270,28 +237,24 @@ pub struct DeliveryRow {
 }
 
 pub async fn insert_delivery(x: impl Into<Exec<'_>>, d: &DeliveryRow) -> AppResult<()> {
-    x.into()
-        .execute(
-            query(
-                "INSERT INTO webhook_deliveries (id, webhook_id, job_id, event_id, event_type, \
-                 attempt, outcome, status_code, error, duration_ms, created_at) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
-                 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = $2)",
-            )
-            .bind(d.id)
-            .bind(d.webhook_id)
-            .bind(d.job_id)
-            .bind(d.event_id)
-            .bind(&d.event_type)
-            .bind(d.attempt)
-            .bind(&d.outcome)
-            .bind(d.status_code)
-            .bind(d.error.as_deref())
-            .bind(d.duration_ms)
-            .bind(d.created_at),
-        )
-        .await?;
-    Ok(())
+    let sql = "INSERT INTO webhook_deliveries (id, webhook_id, job_id, event_id, event_type, \
+               attempt, outcome, status_code, error, duration_ms, created_at) \
+               SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+               WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = $2)";
+    let args = (
+        d.id,
+        d.webhook_id,
+        d.job_id,
+        d.event_id,
+        &d.event_type,
+        d.attempt,
+        &d.outcome,
+        d.status_code,
+        d.error.as_deref(),
+        d.duration_ms,
+        d.created_at,
+    );
+    x.into().run(query(sql).args(args)).await
 }
 
 /// An endpoint's deliveries, newest first, before the cursor's id.
@@ -299,19 +262,13 @@ pub async fn deliveries(
     x: impl Into<Exec<'_>>,
     webhook: Uuid,
     before: Option<Uuid>,
-    limit: i64,
+    limit: u32,
 ) -> AppResult<Vec<DeliveryRow>> {
+    let sql = "SELECT id, webhook_id, job_id, event_id, event_type, attempt, outcome, \
+               status_code, error, duration_ms, created_at FROM webhook_deliveries \
+               WHERE webhook_id = $1";
+    let q = query(sql).bind(webhook);
     x.into()
-        .fetch_all(
-            query(
-                "SELECT id, webhook_id, job_id, event_id, event_type, attempt, outcome, \
-                 status_code, error, duration_ms, created_at FROM webhook_deliveries \
-                 WHERE webhook_id = $1 AND ($2 IS NULL OR id < $2) \
-                 ORDER BY id DESC LIMIT $3",
-            )
-            .bind(webhook)
-            .bind(before)
-            .bind(limit),
-        )
+        .fetch_all(q.page("id", Order::Newest, before, limit))
         .await
 }

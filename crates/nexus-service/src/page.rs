@@ -51,23 +51,58 @@ pub fn decode_id_cursor(raw: Option<&str>) -> Result<Option<Uuid>, AppError> {
     Uuid::parse_str(id).map(Some).map_err(|_| bad())
 }
 
-/// Builds a page from `limit + 1` fetched rows: the extra row only tells that more exist.
-pub fn page_of<R, T>(
-    mut rows: Vec<R>,
-    limit: u32,
-    id_of: impl Fn(&R) -> Uuid,
-    view: impl Fn(R) -> T,
-) -> Page<T> {
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| encode_id_cursor(id_of(r)))
-    } else {
-        None
-    };
-    Page {
-        items: rows.into_iter().map(view).collect(),
-        next_cursor,
+/// One page asked of a list in id order: how many items, and the id of the last item
+/// of the page before (from the client's opaque cursor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<Uuid>,
+}
+
+impl PageRequest {
+    /// Checks the client's `limit` and decodes its `cursor`.
+    pub fn new(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, AppError> {
+        Ok(PageRequest {
+            limit: self::limit(limit)?,
+            after: decode_id_cursor(cursor)?,
+        })
+    }
+
+    /// How many rows to fetch: one more than the page holds, whose presence alone tells
+    /// that another page follows.
+    pub fn fetch(&self) -> u32 {
+        self.limit + 1
+    }
+
+    /// Splits rows fetched with [`PageRequest::fetch`] into the page's rows and the next
+    /// page's cursor, keeping the rows for a conversion that needs more (a query, say).
+    pub fn split<R>(
+        &self,
+        mut rows: Vec<R>,
+        id_of: impl Fn(&R) -> Uuid,
+    ) -> (Vec<R>, Option<String>) {
+        let more = rows.len() > self.limit as usize;
+        rows.truncate(self.limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| encode_id_cursor(id_of(r)))
+        } else {
+            None
+        };
+        (rows, next_cursor)
+    }
+
+    /// The page of rows fetched with [`PageRequest::fetch`], each converted by `view`.
+    pub fn page<R, T>(
+        &self,
+        rows: Vec<R>,
+        id_of: impl Fn(&R) -> Uuid,
+        view: impl FnMut(R) -> T,
+    ) -> Page<T> {
+        let (rows, next_cursor) = self.split(rows, id_of);
+        Page {
+            items: rows.into_iter().map(view).collect(),
+            next_cursor,
+        }
     }
 }
 
@@ -112,6 +147,19 @@ mod tests {
         for bad in ["", "!!!", "djE6bm90LWEtdXVpZA", "eHl6"] {
             assert!(decode_id_cursor(Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_full_page_points_past_its_last_item_and_a_short_one_nowhere() {
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let want = PageRequest::new(Some(2), None).unwrap();
+        assert_eq!(want.fetch(), 3);
+        let full = want.page(ids.clone(), |id| *id, |id| id);
+        assert_eq!(full.items, ids[..2]);
+        assert_eq!(full.next_cursor, Some(encode_id_cursor(ids[1])));
+        let short = want.page(ids[..2].to_vec(), |id| *id, |id| id);
+        assert_eq!(short.items, ids[..2]);
+        assert_eq!(short.next_cursor, None);
     }
 
     #[test]

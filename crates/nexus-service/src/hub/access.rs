@@ -56,6 +56,38 @@ pub(crate) async fn visible_note(
         .ok_or_else(|| not_found(slug))
 }
 
+/// A note `actor` may see and edit (its author or an admin); 403 saying `why` not when
+/// they may only see it.
+pub(crate) async fn editable_note(
+    services: &Services,
+    actor: &AuthUser,
+    slug: &str,
+    why: &str,
+) -> AppResult<repo::NoteRow> {
+    let note = visible_note(services, &user(actor), slug).await?;
+    if may_edit(&note, actor) {
+        Ok(note)
+    } else {
+        Err(AppError::Forbidden(why.to_owned()))
+    }
+}
+
+/// Passes `object` on when the caller may see the note `slug` it hangs off; when not,
+/// the object is as missing as the note, and `missing` says so.
+pub(crate) async fn on_visible_note<T>(
+    services: &Services,
+    who: &Principal,
+    slug: &str,
+    object: T,
+    missing: impl FnOnce() -> AppError,
+) -> AppResult<T> {
+    match visible_note(services, who, slug).await {
+        Ok(_) => Ok(object),
+        Err(AppError::NotFound(_)) => Err(missing()),
+        Err(e) => Err(e),
+    }
+}
+
 /// A published note, or 404 even for its author: drafts and archived notes take no
 /// comments, proposals or reports.
 pub(crate) async fn published_note(

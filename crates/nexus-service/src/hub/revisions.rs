@@ -7,7 +7,7 @@ use nexus_core::hub::NoteStatus;
 use nexus_core::{AppError, error::AppResult};
 use nexus_db::hub as repo;
 
-use super::access::{self, may_edit, user};
+use super::access::{self, user};
 use super::model::{NoteDetail, Revision, RevisionDiff, RevisionInfo, revision_info};
 use super::store::{self, Edit, Prepared};
 use crate::actor::{AuthUser, Principal};
@@ -98,12 +98,8 @@ impl Revisions<'_> {
     ) -> AppResult<Arc<Encoded<NoteDetail>>> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
-        let note = access::visible_note(self, &user(actor), slug).await?;
-        if !may_edit(&note, actor) {
-            return Err(AppError::Forbidden(
-                "only the author or an admin restores a revision".into(),
-            ));
-        }
+        let why = "only the author or an admin restores a revision";
+        let note = access::editable_note(self, actor, slug, why).await?;
         if note.status == NoteStatus::Archived {
             return Err(AppError::Conflict("the note is archived".into()));
         }
@@ -118,15 +114,7 @@ impl Revisions<'_> {
             r.outcome,
         );
         let message = format!("restored revision {number}");
-        let edit = Edit {
-            editor: actor.id,
-            note: &note,
-            expected: note.version,
-            prepared: &prepared,
-            topic_ids: None,
-            tags: None,
-            message: &message,
-        };
+        let edit = Edit::content(actor.id, &note, &prepared, &message);
         store::write_edit(self, &edit).await?;
         self.hub().notes().fresh(&user(actor), slug).await
     }

@@ -45,13 +45,11 @@ pub const REPORT_LEN: (usize, usize) = (1, 2000);
 // ---- topics ---------------------------------------------------------------------------
 
 pub fn topic_title(raw: &str) -> Result<String, FieldError> {
-    let (min, max) = TOPIC_TITLE_LEN;
-    bounded_text("title", raw, min, max)
+    bounded_text("title", raw, TOPIC_TITLE_LEN)
 }
 
 pub fn topic_description(raw: &str) -> Result<String, FieldError> {
-    let (min, max) = TOPIC_DESCRIPTION_LEN;
-    bounded_text("description", raw, min, max)
+    bounded_text("description", raw, TOPIC_DESCRIPTION_LEN)
 }
 
 /// A topic's slug as given: already a slug, taken as it is.
@@ -62,26 +60,23 @@ pub fn topic_slug(raw: &str) -> Result<String, FieldError> {
 // ---- notes ----------------------------------------------------------------------------
 
 pub fn note_title(raw: &str) -> Result<String, FieldError> {
-    let (min, max) = NOTE_TITLE_LEN;
-    bounded_text("title", raw, min, max)
+    bounded_text("title", raw, NOTE_TITLE_LEN)
 }
 
 pub fn body(raw: &str) -> Result<String, FieldError> {
-    let (min, max) = BODY_LEN;
-    bounded_text("body_md", raw, min, max)
+    bounded_text("body_md", raw, BODY_LEN)
 }
 
 /// The message of an edit or a proposal.
 pub fn message(raw: &str) -> Result<String, FieldError> {
-    let (min, max) = MESSAGE_LEN;
-    bounded_text("message", raw, min, max)
+    bounded_text("message", raw, MESSAGE_LEN)
 }
 
 /// A challenge field when given: trimmed, bounded, empty → absent.
 pub fn challenge_field(check: &mut Checker, field: &str, v: Option<&str>) -> Option<String> {
     let v = v?;
     check
-        .check(bounded_text(field, v, 0, CHALLENGE_FIELD_MAX))
+        .check(bounded_text(field, v, (0, CHALLENGE_FIELD_MAX)))
         .filter(|s| !s.is_empty())
 }
 
@@ -194,7 +189,7 @@ pub fn edit_status(check: &mut Checker, requested: Option<NoteStatus>) {
 // ---- discussion -----------------------------------------------------------------------
 
 pub fn comment_body(raw: &str) -> AppResult<String> {
-    alone(bounded_text("body_md", raw, 1, COMMENT_MAX_CHARS))
+    alone(bounded_text("body_md", raw, (1, COMMENT_MAX_CHARS)))
 }
 
 /// The note version a proposal starts from.
@@ -209,18 +204,15 @@ pub fn base_version(v: i32) -> Result<i32, FieldError> {
 }
 
 pub fn rejection_reason(raw: &str) -> AppResult<String> {
-    let (min, max) = REJECTION_LEN;
-    alone(bounded_text("reason", raw, min, max))
+    alone(bounded_text("reason", raw, REJECTION_LEN))
 }
 
 pub fn report_reason(raw: &str) -> AppResult<String> {
-    let (min, max) = REPORT_LEN;
-    alone(bounded_text("reason", raw, min, max))
+    alone(bounded_text("reason", raw, REPORT_LEN))
 }
 
 pub fn resolution(raw: &str) -> AppResult<String> {
-    let (min, max) = REPORT_LEN;
-    alone(bounded_text("resolution", raw, min, max))
+    alone(bounded_text("resolution", raw, REPORT_LEN))
 }
 
 // ---- search ---------------------------------------------------------------------------

@@ -88,6 +88,27 @@ pub(crate) struct Edit<'a> {
     pub message: &'a str,
 }
 
+impl<'a> Edit<'a> {
+    /// A change of content alone (topics and tags stay), against the version `note` is
+    /// at, credited to `editor`.
+    pub(crate) fn content(
+        editor: Uuid,
+        note: &'a repo::NoteRow,
+        prepared: &'a Prepared,
+        message: &'a str,
+    ) -> Edit<'a> {
+        Edit {
+            editor,
+            note,
+            expected: note.version,
+            prepared,
+            topic_ids: None,
+            tags: None,
+            message,
+        }
+    }
+}
+
 /// Writes a new version and its revision, links and index inside the caller's
 /// transaction, so a use case can commit the edit together with its own rows (an
 /// accepted proposal). 412 when the note is no longer at `expected`.

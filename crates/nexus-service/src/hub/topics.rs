@@ -89,25 +89,17 @@ impl Topics<'_> {
         actor.require_write()?;
         let topic = topic_row(&self.db, slug).await?;
         let mut check = Checker::default();
-        let title = input
-            .title
-            .as_deref()
-            .and_then(|t| check.check(rules::topic_title(t)));
-        let description = input
-            .description
-            .as_deref()
-            .and_then(|d| check.check(rules::topic_description(d)));
+        let title = check.check_given(input.title.as_deref(), rules::topic_title);
+        let description = check.check_given(input.description.as_deref(), rules::topic_description);
         check.finish()?;
-        let mut tx = self.db.begin().await?;
         repo::update_topic(
-            &mut tx,
+            &self.db,
             topic.id,
             title.as_deref(),
             description.as_deref(),
             Utc::now(),
         )
         .await?;
-        tx.commit().await?;
         self.get(slug).await
     }
 

@@ -146,12 +146,7 @@ impl Accounts<'_> {
         rules::check_token_shape(&input.token, "token")?;
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
-        let user =
-            repo::consume_email_token(&mut tx, &secrets::hash_token(&input.token), "verify", now)
-                .await?
-                .ok_or_else(|| {
-                    AppError::invalid("token", "is not valid, already used or expired")
-                })?;
+        let user = consume_email_token(&mut tx, &input.token, "verify", now).await?;
         repo::mark_verified(&mut tx, user, now).await?;
         tx.commit().await
     }
@@ -191,12 +186,7 @@ impl Accounts<'_> {
         let hash = self.passwords.hash(password.expose()).await?;
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
-        let user =
-            repo::consume_email_token(&mut tx, &secrets::hash_token(&input.token), "reset", now)
-                .await?
-                .ok_or_else(|| {
-                    AppError::invalid("token", "is not valid, already used or expired")
-                })?;
+        let user = consume_email_token(&mut tx, &input.token, "reset", now).await?;
         repo::set_password_hash(&mut tx, user, &hash, now).await?;
         // Whoever could read the mailbox proved ownership; that also verifies the address.
         repo::mark_verified(&mut tx, user, now).await?;
@@ -230,25 +220,18 @@ impl Accounts<'_> {
 
     pub async fn me(&self, actor: &AuthUser) -> AppResult<Me> {
         self.charge(OpClass::Read).await?;
-        me_of(user_with_id(&self.db, actor.id).await?)
+        Ok(me_of(user_with_id(&self.db, actor.id).await?))
     }
 
     pub async fn update_me(&self, actor: &AuthUser, input: UpdateMe) -> AppResult<Me> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
         let mut check = Checker::default();
-        let name = input
-            .display_name
-            .as_deref()
-            .and_then(|n| check.check(rules::display_name(n)));
-        let bio = input
-            .bio
-            .as_deref()
-            .and_then(|b| check.check(rules::bio(b)));
+        let name = check.check_given(input.display_name.as_deref(), rules::display_name);
+        let bio = check.check_given(input.bio.as_deref(), rules::bio);
         check.finish()?;
-        let mut tx = self.db.begin().await?;
         repo::update_profile(
-            &mut tx,
+            &self.db,
             actor.id,
             &repo::ProfileChange {
                 display_name: name.as_deref(),
@@ -258,7 +241,6 @@ impl Accounts<'_> {
             Utc::now(),
         )
         .await?;
-        tx.commit().await?;
         if name.is_some() {
             // Notes show their author's display name.
             self.cache.everything_changed().await;
@@ -286,16 +268,14 @@ impl Accounts<'_> {
     ) -> AppResult<EmailPreferences> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
-        let mut tx = self.db.begin().await?;
         repo::update_email_preferences(
-            &mut tx,
+            &self.db,
             actor.id,
             input.notifications,
             input.digest,
             Utc::now(),
         )
         .await?;
-        tx.commit().await?;
         self.email_preferences(actor).await
     }
 
@@ -308,8 +288,20 @@ impl Accounts<'_> {
         let user = user
             .filter(|u| u.disabled_at.is_none())
             .ok_or_else(|| no_user_named(handle))?;
-        public_profile_of(user)
+        Ok(public_profile_of(user))
     }
+}
+
+/// Uses the code of an email link for `purpose`, once; the user it was issued to, or 422.
+async fn consume_email_token(
+    tx: &mut nexus_db::DbTx,
+    token: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Uuid> {
+    repo::consume_email_token(tx, &secrets::hash_token(token), purpose, now)
+        .await?
+        .ok_or_else(|| AppError::invalid("token", "is not valid, already used or expired"))
 }
 
 /// A single-use code for an email link: 256 random bits, stored hashed.

@@ -11,7 +11,7 @@ use super::model::{AdminUser, AdminUserPatch, AdminUserQuery, admin_view};
 use super::{user_named, user_with_id};
 use crate::Services;
 use crate::actor::AuthUser;
-use crate::page::{self, Page};
+use crate::page::{Page, PageRequest};
 use crate::safety::OpClass;
 
 use_case_group! {
@@ -23,34 +23,19 @@ impl Users<'_> {
     pub async fn list(&self, actor: &AuthUser, q: AdminUserQuery) -> AppResult<Page<AdminUser>> {
         self.charge(OpClass::Read).await?;
         actor.require_role(Role::Admin)?;
-        let limit = page::limit(q.limit)?;
-        let after = page::decode_id_cursor(q.cursor.as_deref())?;
+        let want = PageRequest::new(q.limit, q.cursor.as_deref())?;
         let rows = repo::list_users(
             &self.db,
             &repo::UserFilter {
                 role: q.role.map(Role::as_str),
                 disabled: q.disabled,
                 handle_prefix: q.handle_prefix.as_deref(),
-                after,
-                limit: limit + 1,
+                after: want.after,
+                limit: want.fetch(),
             },
         )
         .await?;
-        let more = rows.len() > limit as usize;
-        let mut items = Vec::with_capacity(rows.len());
-        let mut last = None;
-        for row in rows.into_iter().take(limit as usize) {
-            last = Some(row.id);
-            items.push(admin_view(row)?);
-        }
-        Ok(Page {
-            items,
-            next_cursor: if more {
-                last.map(page::encode_id_cursor)
-            } else {
-                None
-            },
-        })
+        Ok(want.page(rows, |r| r.id, admin_view))
     }
 
     pub async fn update(
@@ -71,7 +56,7 @@ impl Users<'_> {
             ));
         }
         set_role_and_disabled(self, user.id, patch.role, patch.disabled).await?;
-        admin_view(user_with_id(&self.db, user.id).await?)
+        Ok(admin_view(user_with_id(&self.db, user.id).await?))
     }
 }
 

@@ -6,7 +6,6 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use nexus_core::error::AppResult;
 use nexus_core::identity::{Role, Track};
 use nexus_db::identity as repo;
 use serde::{Deserialize, Serialize};
@@ -274,8 +273,8 @@ pub(super) const ACCEPTED: Accepted = Accepted {
 
 // ---- conversions ----------------------------------------------------------------------
 
-pub(super) fn me_of(u: repo::UserRow) -> AppResult<Me> {
-    Ok(Me {
+pub(super) fn me_of(u: repo::UserRow) -> Me {
+    Me {
         role: u.role,
         track: u.track,
         id: u.id,
@@ -286,22 +285,22 @@ pub(super) fn me_of(u: repo::UserRow) -> AppResult<Me> {
         email_verified: u.email_verified_at.is_some(),
         created_at: u.created_at,
         updated_at: u.updated_at,
-    })
+    }
 }
 
-pub(super) fn public_profile_of(u: repo::UserRow) -> AppResult<PublicProfile> {
-    Ok(PublicProfile {
+pub(super) fn public_profile_of(u: repo::UserRow) -> PublicProfile {
+    PublicProfile {
         role: u.role,
         track: u.track,
         handle: u.handle,
         display_name: u.display_name,
         bio: u.bio,
         created_at: u.created_at,
-    })
+    }
 }
 
-pub(super) fn admin_view(u: repo::UserRow) -> AppResult<AdminUser> {
-    Ok(AdminUser {
+pub(super) fn admin_view(u: repo::UserRow) -> AdminUser {
+    AdminUser {
         role: u.role,
         track: u.track,
         id: u.id,
@@ -311,7 +310,7 @@ pub(super) fn admin_view(u: repo::UserRow) -> AppResult<AdminUser> {
         email_verified: u.email_verified_at.is_some(),
         disabled: u.disabled_at.is_some(),
         created_at: u.created_at,
-    })
+    }
 }
 
 pub(super) fn token_info(t: repo::PatRow) -> TokenInfo {

@@ -22,18 +22,15 @@ pub const TOKEN_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
 pub const MAX_TOKEN_LEN: usize = 256;
 
 pub fn display_name(raw: &str) -> Result<String, FieldError> {
-    let (min, max) = DISPLAY_NAME_LEN;
-    bounded_text("display_name", raw, min, max)
+    bounded_text("display_name", raw, DISPLAY_NAME_LEN)
 }
 
 pub fn bio(raw: &str) -> Result<String, FieldError> {
-    let (min, max) = BIO_LEN;
-    bounded_text("bio", raw, min, max)
+    bounded_text("bio", raw, BIO_LEN)
 }
 
 pub fn token_name(raw: &str) -> Result<String, FieldError> {
-    let (min, max) = TOKEN_NAME_LEN;
-    bounded_text("name", raw, min, max)
+    bounded_text("name", raw, TOKEN_NAME_LEN)
 }
 
 /// `expires_in_days`: absent (never expires) or within [`TOKEN_DAYS`].

@@ -84,10 +84,7 @@ impl Tokens<'_> {
     pub async fn revoke(&self, actor: &AuthUser, id: Uuid) -> AppResult<()> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
-        let mut tx = self.db.begin().await?;
-        let done = repo::revoke_pat(&mut tx, id, actor.id, Utc::now()).await?;
-        tx.commit().await?;
-        if done {
+        if repo::revoke_pat(&self.db, id, actor.id, Utc::now()).await? {
             Ok(())
         } else {
             Err(AppError::not_found("no such token"))

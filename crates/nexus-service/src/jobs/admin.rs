@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::STATES;
 use crate::actor::AuthUser;
-use crate::page::{self, Page};
+use crate::page::{Page, PageRequest};
 use crate::safety::OpClass;
 
 /// A job in the ledger.
@@ -121,17 +121,16 @@ impl JobsAdmin<'_> {
         if !problems.is_empty() {
             return Err(AppError::Validation(problems));
         }
-        let limit = page::limit(q.limit)?;
-        let before = page::decode_id_cursor(q.cursor.as_deref())?;
+        let want = PageRequest::new(q.limit, q.cursor.as_deref())?;
         let rows = repo::list(
             &self.db,
             q.state.as_deref(),
             q.kind.as_deref(),
-            before,
-            i64::from(limit) + 1,
+            want.after,
+            want.fetch(),
         )
         .await?;
-        let page: Page<JobView> = page::page_of(rows, limit, |r| r.id, view);
+        let page: Page<JobView> = want.page(rows, |r| r.id, view);
         let counts = repo::counts(&self.db)
             .await?
             .into_iter()

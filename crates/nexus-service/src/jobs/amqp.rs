@@ -119,40 +119,62 @@ impl AmqpLink {
     }
 }
 
-pub(crate) async fn publish_loop(services: Services, link: AmqpLink, stop: CancellationToken) {
-    let idle = Duration::from_millis(services.queue.settings().poll_interval_ms);
+/// Runs `session` until `stop`, each time on a fresh connection. A session that stops
+/// hands its connection back to be closed cleanly; one that ends in an error (the broker
+/// went away) is logged as `what` failing. Either way `up` goes down, and the next
+/// session starts after [`RECONNECT_PAUSE`].
+async fn reconnecting<S: Future<Output = anyhow::Result<Connection>>>(
+    what: &str,
+    up: &AtomicBool,
+    stop: &CancellationToken,
+    mut session: impl FnMut() -> S,
+) {
     while !stop.is_cancelled() {
-        let session = async {
-            let (conn, channel) = link.open().await?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await?;
-            link.publisher_up.store(true, Ordering::Relaxed);
-            loop {
-                if !conn.status().connected() {
-                    anyhow::bail!("the connection to RabbitMQ is gone");
-                }
-                let published = publish_batch(&services, &link, &channel).await?;
-                if published < PUBLISH_BATCH as usize {
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = services.queue.woken().notified() => {}
-                        _ = tokio::time::sleep(idle) => {}
-                    }
-                }
+        match session().await {
+            Ok(conn) => {
+                let _ = conn.close(200, "shutting down".into()).await;
             }
-            let _ = conn.close(200, "shutting down".into()).await;
-            Ok::<(), anyhow::Error>(())
-        };
-        if let Err(e) = session.await {
-            tracing::warn!(error = %e, "publishing jobs to RabbitMQ failed; reconnecting");
+            Err(e) => tracing::warn!(error = %e, "{what} failed; reconnecting"),
         }
-        link.publisher_up.store(false, Ordering::Relaxed);
+        up.store(false, Ordering::Relaxed);
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(RECONNECT_PAUSE) => {}
         }
     }
+}
+
+pub(crate) async fn publish_loop(services: Services, link: AmqpLink, stop: CancellationToken) {
+    let idle = Duration::from_millis(services.queue.settings().poll_interval_ms);
+    let (services, link, stop) = (&services, &link, &stop);
+    let session = move || async move {
+        let (conn, channel) = link.open().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        link.publisher_up.store(true, Ordering::Relaxed);
+        loop {
+            if !conn.status().connected() {
+                anyhow::bail!("the connection to RabbitMQ is gone");
+            }
+            let published = publish_batch(services, link, &channel).await?;
+            if published < PUBLISH_BATCH as usize {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = services.queue.woken().notified() => {}
+                    _ = tokio::time::sleep(idle) => {}
+                }
+            }
+        }
+        Ok::<_, anyhow::Error>(conn)
+    };
+    reconnecting(
+        "publishing jobs to RabbitMQ",
+        &link.publisher_up,
+        stop,
+        session,
+    )
+    .await;
 }
 
 /// Publishes one batch of due, unpublished jobs and marks them published once the broker
@@ -218,74 +240,71 @@ pub(crate) async fn consume_loop(
     stop: CancellationToken,
 ) {
     let prefetch = u16::try_from(services.queue.settings().concurrency).unwrap_or(u16::MAX);
-    while !stop.is_cancelled() {
-        let session = async {
-            let (conn, channel) = link.open().await?;
-            channel
-                .basic_qos(prefetch, BasicQosOptions::default())
-                .await?;
-            let mut deliveries = channel
-                .basic_consume(
-                    link.queue.as_str().into(),
-                    ShortString::from(worker.as_str()),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
-            link.consumer_up.store(true, Ordering::Relaxed);
-            loop {
-                let next = tokio::select! {
-                    _ = stop.cancelled() => break,
-                    next = deliveries.next() => next,
-                };
-                let Some(delivery) = next else {
-                    anyhow::bail!("the broker closed the consumer");
-                };
-                let delivery = delivery?;
-                let permit = slots.clone().acquire_owned().await?;
-                let services = services.clone();
-                let worker = worker.clone();
-                tokio::spawn(async move {
-                    let acker = delivery.acker.clone();
-                    let outcome = handle_delivery(&services, &worker, &delivery.data).await;
-                    let answer = async {
-                        match outcome {
-                            Ok(()) => acker.ack(BasicAckOptions::default()).await,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "a job message could not be handled; the broker will deliver it again");
-                                acker
-                                    .nack(BasicNackOptions {
-                                        requeue: true,
-                                        ..Default::default()
-                                    })
-                                    .await
-                            }
+    let (services, link, worker, slots, stop) = (&services, &link, &worker, &slots, &stop);
+    let session = move || async move {
+        let (conn, channel) = link.open().await?;
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await?;
+        let mut deliveries = channel
+            .basic_consume(
+                link.queue.as_str().into(),
+                ShortString::from(worker.as_str()),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        link.consumer_up.store(true, Ordering::Relaxed);
+        loop {
+            let next = tokio::select! {
+                _ = stop.cancelled() => break,
+                next = deliveries.next() => next,
+            };
+            let Some(delivery) = next else {
+                anyhow::bail!("the broker closed the consumer");
+            };
+            let delivery = delivery?;
+            let permit = slots.clone().acquire_owned().await?;
+            let services = services.clone();
+            let worker = worker.clone();
+            tokio::spawn(async move {
+                let acker = delivery.acker.clone();
+                let outcome = handle_delivery(&services, &worker, &delivery.data).await;
+                let answer = async {
+                    match outcome {
+                        Ok(()) => acker.ack(BasicAckOptions::default()).await,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "a job message could not be handled; the broker will deliver it again");
+                            acker
+                                .nack(BasicNackOptions {
+                                    requeue: true,
+                                    ..Default::default()
+                                })
+                                .await
                         }
-                    };
-                    // If the connection is gone, the broker delivers the message again and
-                    // the ledger makes that second delivery a no-op.
-                    match tokio::time::timeout(BROKER_ANSWER, answer).await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, "acknowledging a job message failed")
-                        }
-                        Err(_) => tracing::debug!("the broker took no acknowledgement in time"),
                     }
-                    drop(permit);
-                });
-            }
-            let _ = conn.close(200, "shutting down".into()).await;
-            Ok::<(), anyhow::Error>(())
-        };
-        if let Err(e) = session.await {
-            tracing::warn!(error = %e, "consuming jobs from RabbitMQ failed; reconnecting");
+                };
+                // If the connection is gone, the broker delivers the message again and
+                // the ledger makes that second delivery a no-op.
+                match tokio::time::timeout(BROKER_ANSWER, answer).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "acknowledging a job message failed")
+                    }
+                    Err(_) => tracing::debug!("the broker took no acknowledgement in time"),
+                }
+                drop(permit);
+            });
         }
-        link.consumer_up.store(false, Ordering::Relaxed);
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(RECONNECT_PAUSE) => {}
-        }
-    }
+        Ok::<_, anyhow::Error>(conn)
+    };
+    reconnecting(
+        "consuming jobs from RabbitMQ",
+        &link.consumer_up,
+        stop,
+        session,
+    )
+    .await;
 }
 
 /// Claims and runs the job a message names. `Ok` means the message may be acknowledged:

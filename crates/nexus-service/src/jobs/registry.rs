@@ -144,25 +144,14 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Adds a job kind. A name registered twice is a programming error, caught by the
-    /// first test that builds the services.
+    /// Adds a job kind.
     pub fn job(&mut self, kind: JobKind) -> &mut Self {
-        let previous = self.jobs.insert(kind.name, kind);
-        assert!(
-            previous.is_none(),
-            "job kind `{}` registered twice",
-            kind.name
-        );
+        add_once(&mut self.jobs, "job kind", kind.name, kind);
         self
     }
 
     pub fn event(&mut self, event: EventType) -> &mut Self {
-        let previous = self.events.insert(event.name, event);
-        assert!(
-            previous.is_none(),
-            "event `{}` registered twice",
-            event.name
-        );
+        add_once(&mut self.events, "event", event.name, event);
         self
     }
 
@@ -268,6 +257,13 @@ impl Registry {
             Err(problems.join("\n"))
         }
     }
+}
+
+/// Adds `value` under `name`. A name registered twice is a programming error, caught by
+/// the first test that builds the services.
+fn add_once<V>(map: &mut BTreeMap<&'static str, V>, what: &str, name: &'static str, value: V) {
+    let previous = map.insert(name, value);
+    assert!(previous.is_none(), "{what} `{name}` registered twice");
 }
 
 #[cfg(test)]

@@ -190,13 +190,18 @@ pub(crate) async fn execute(services: &Services, worker: &str, job: ClaimedJob) 
     let heartbeat = {
         let services = services.clone();
         let worker = worker.to_owned();
-        let (id, attempt) = (job.id, job.attempts);
+        let (id, number) = (job.id, job.attempts);
         tokio::spawn(async move {
             let every = lease(&services) / 3;
+            let attempt = repo::Attempt {
+                job: id,
+                worker: &worker,
+                number,
+            };
             loop {
                 tokio::time::sleep(every).await;
                 let until = Utc::now() + lease(&services);
-                match repo::extend_lease(&services.db, id, &worker, attempt, until).await {
+                match repo::extend_lease(&services.db, &attempt, until).await {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(e) => tracing::warn!(error = %e, job = %id, "lease heartbeat failed"),
@@ -212,6 +217,11 @@ pub(crate) async fn execute(services: &Services, worker: &str, job: ClaimedJob) 
         ))),
     };
     heartbeat.abort();
+    let attempt = repo::Attempt {
+        job: job.id,
+        worker,
+        number: job.attempts,
+    };
     let now = Utc::now();
     let recorded = match result {
         Ok(Done::Finished { scrubbed }) => {
@@ -219,19 +229,11 @@ pub(crate) async fn execute(services: &Services, worker: &str, job: ClaimedJob) 
                 .record(started.elapsed().as_secs_f64());
             metrics::histogram!("jobs_latency_seconds", "kind" => kind.clone())
                 .record(waited.as_secs_f64() + started.elapsed().as_secs_f64());
-            repo::succeed(
-                &services.db,
-                job.id,
-                worker,
-                job.attempts,
-                now,
-                scrubbed.as_ref(),
-            )
-            .await
+            repo::succeed(&services.db, &attempt, now, scrubbed.as_ref()).await
         }
         Ok(Done::Postpone { until, why }) => {
             tracing::debug!(job = %job.id, %kind, %why, "job postponed");
-            repo::postpone(&services.db, job.id, worker, job.attempts, now, until).await
+            repo::postpone(&services.db, &attempt, now, until).await
         }
         Err(JobError { message, permanent }) => {
             metrics::counter!("jobs_failures_total", "kind" => kind.clone()).increment(1);
@@ -243,16 +245,7 @@ pub(crate) async fn execute(services: &Services, worker: &str, job: ClaimedJob) 
             } else {
                 tracing::info!(job = %job.id, %kind, attempt = job.attempts, error = %message, "job failed; will retry");
             }
-            repo::fail(
-                &services.db,
-                job.id,
-                worker,
-                job.attempts,
-                now,
-                &message,
-                retry_at,
-            )
-            .await
+            repo::fail(&services.db, &attempt, now, &message, retry_at).await
         }
     };
     match recorded {

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::scope::RequestScope;
 use crate::Services;
+use crate::jobs::Event;
 
 /// Where tests kill the process: after a use case's commit, before its answer is sent.
 /// Only debug builds look, so no release binary can be made to abort by its environment.
@@ -62,6 +63,21 @@ impl Services {
             tracing::error!("{ABORT_AFTER_COMMIT} is set: aborting after the commit");
             std::process::abort();
         }
+        Ok(result)
+    }
+
+    /// Records `event` in the outbox of `tx`, commits as [`Services::commit`] does, and
+    /// wakes the relay so that subscribers hear of it at once: how a write that others
+    /// are told about ends.
+    pub async fn commit_with_event<T: Serialize>(
+        &self,
+        mut tx: DbTx,
+        event: &dyn Event,
+        result: T,
+    ) -> AppResult<T> {
+        self.queue.emit(&mut tx, event).await?;
+        let result = self.commit(tx, result).await?;
+        self.queue.wake();
         Ok(result)
     }
 }

@@ -24,7 +24,7 @@ use crate::actor::AuthUser;
 use crate::jobs::EnqueueOptions;
 use crate::jobs::events::EventEnvelope;
 use crate::jobs::registry::{Events, Registry};
-use crate::page::{self, Page};
+use crate::page::{Page, PageRequest};
 use crate::safety::OpClass;
 
 pub use deliver::{Outbound, SIGNATURE_HEADER, WEBHOOK_DELIVER, WEBHOOK_FANOUT, sign};
@@ -329,13 +329,11 @@ impl Webhooks<'_> {
         cursor: Option<&str>,
     ) -> AppResult<Page<Delivery>> {
         self.charge(OpClass::Read).await?;
-        let limit = page::limit(limit)?;
-        let before = page::decode_id_cursor(cursor)?;
+        let want = PageRequest::new(limit, cursor)?;
         self.owned_webhook(actor, id).await?;
-        let rows = repo::deliveries(&self.db, id, before, i64::from(limit) + 1).await?;
-        Ok(page::page_of(
+        let rows = repo::deliveries(&self.db, id, want.after, want.fetch()).await?;
+        Ok(want.page(
             rows,
-            limit,
             |r| r.id,
             |r| Delivery {
                 id: r.id,

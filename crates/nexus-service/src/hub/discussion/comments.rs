@@ -11,12 +11,11 @@ use nexus_db::discussion as repo;
 use uuid::Uuid;
 
 use super::model::{Comment, CreateComment, UpdateComment, comment_view};
-use super::split_page;
 use crate::actor::{AuthUser, Principal};
 use crate::hub::access::{self, user};
 use crate::hub::events::HubEvent;
 use crate::hub::rules;
-use crate::page::{self, Page};
+use crate::page::{Page, PageRequest};
 use crate::safety::OpClass;
 
 use_case_group! {
@@ -34,11 +33,10 @@ impl Comments<'_> {
         cursor: Option<&str>,
     ) -> AppResult<Page<Comment>> {
         self.charge(OpClass::Read).await?;
-        let limit = page::limit(limit)?;
-        let after = page::decode_id_cursor(cursor)?;
+        let want = PageRequest::new(limit, cursor)?;
         let note = access::visible_note(self, who, slug).await?;
-        let rows = repo::threads(&self.db, note.id, after, limit + 1).await?;
-        let (rows, next_cursor) = split_page(rows, limit, |c| c.id);
+        let rows = repo::threads(&self.db, note.id, want.after, want.fetch()).await?;
+        let (rows, next_cursor) = want.split(rows, |c| c.id);
         let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
         let mut replies: HashMap<Uuid, Vec<Comment>> = HashMap::new();
         for r in repo::replies(&self.db, &ids).await? {
@@ -65,11 +63,8 @@ impl Comments<'_> {
         let comment = repo::comment_by_id(&self.db, id)
             .await?
             .ok_or_else(missing)?;
-        match access::visible_note(self, &user(actor), &comment.note_slug).await {
-            Ok(_) => Ok(comment),
-            Err(AppError::NotFound(_)) => Err(missing()),
-            Err(e) => Err(e),
-        }
+        let slug = comment.note_slug.clone();
+        access::on_visible_note(self, &user(actor), &slug, comment, missing).await
     }
 
     pub async fn create(
@@ -128,9 +123,7 @@ impl Comments<'_> {
             note: note.id,
             author: actor.id,
         };
-        self.queue.emit(&mut tx, &event).await?;
-        let id = self.commit(tx, id).await?;
-        self.queue.wake();
+        let id = self.commit_with_event(tx, &event, id).await?;
         self.get(actor, id).await
     }
 
@@ -157,11 +150,9 @@ impl Comments<'_> {
         }
         let body = rules::comment_body(&input.body_md)?;
         let rendered = hub::render_markdown(&body);
-        let mut tx = self.db.begin().await?;
-        if !repo::update_comment(&mut tx, id, &body, &rendered.html, Utc::now()).await? {
+        if !repo::update_comment(&self.db, id, &body, &rendered.html, Utc::now()).await? {
             return Err(AppError::Conflict("the comment was deleted".into()));
         }
-        tx.commit().await?;
         self.get(actor, id).await
     }
 
@@ -175,8 +166,6 @@ impl Comments<'_> {
                 "only its author or an admin deletes a comment".into(),
             ));
         }
-        let mut tx = self.db.begin().await?;
-        repo::soft_delete_comment(&mut tx, id, Utc::now()).await?;
-        tx.commit().await
+        repo::soft_delete_comment(&self.db, id, Utc::now()).await
     }
 }

@@ -9,13 +9,12 @@ use nexus_db::hub as notes;
 use uuid::Uuid;
 
 use super::model::Bookmark;
-use super::split_page;
 use crate::actor::AuthUser;
 use crate::hub::access::{self, user};
 use crate::hub::model::{NoteListItem, Topic, topic_view};
 use crate::hub::notes::list_items;
 use crate::hub::topics::topic_row;
-use crate::page::{self, Page};
+use crate::page::{Page, PageRequest};
 use crate::safety::OpClass;
 
 use_case_group! {
@@ -38,18 +37,14 @@ impl Follows<'_> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
         let topic = topic_row(&self.db, slug).await?.id;
-        let mut tx = self.db.begin().await?;
-        repo::follow(&mut tx, actor.id, topic, Utc::now()).await?;
-        tx.commit().await
+        repo::follow(&self.db, actor.id, topic, Utc::now()).await
     }
 
     pub async fn unfollow_topic(&self, actor: &AuthUser, slug: &str) -> AppResult<()> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
         let topic = topic_row(&self.db, slug).await?.id;
-        let mut tx = self.db.begin().await?;
-        repo::unfollow(&mut tx, actor.id, topic).await?;
-        tx.commit().await
+        repo::unfollow(&self.db, actor.id, topic).await
     }
 
     /// The topics the caller follows.
@@ -72,10 +67,9 @@ impl Feed<'_> {
         cursor: Option<&str>,
     ) -> AppResult<Page<NoteListItem>> {
         self.charge(OpClass::Read).await?;
-        let limit = page::limit(limit)?;
-        let after = page::decode_id_cursor(cursor)?;
-        let rows = repo::feed(&self.db, actor.id, after, limit + 1).await?;
-        let (rows, next_cursor) = split_page(rows, limit, |n| n.id);
+        let want = PageRequest::new(limit, cursor)?;
+        let rows = repo::feed(&self.db, actor.id, want.after, want.fetch()).await?;
+        let (rows, next_cursor) = want.split(rows, |n| n.id);
         Ok(Page {
             items: list_items(&self.db, rows).await?,
             next_cursor,
@@ -88,9 +82,7 @@ impl Bookmarks<'_> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
         let note = access::visible_note(self, &user(actor), slug).await?;
-        let mut tx = self.db.begin().await?;
-        repo::bookmark(&mut tx, Uuid::now_v7(), actor.id, note.id, Utc::now()).await?;
-        tx.commit().await
+        repo::bookmark(&self.db, Uuid::now_v7(), actor.id, note.id, Utc::now()).await
     }
 
     /// Removes a bookmark. Succeeds whatever the slug names, so the answer tells nothing
@@ -105,9 +97,7 @@ impl Bookmarks<'_> {
         let Some(note) = notes::note_by_slug(&self.db, slug).await? else {
             return Ok(());
         };
-        let mut tx = self.db.begin().await?;
-        repo::unbookmark(&mut tx, actor.id, note.id).await?;
-        tx.commit().await
+        repo::unbookmark(&self.db, actor.id, note.id).await
     }
 
     /// The caller's bookmarks, newest bookmark first.
@@ -118,10 +108,9 @@ impl Bookmarks<'_> {
         cursor: Option<&str>,
     ) -> AppResult<Page<Bookmark>> {
         self.charge(OpClass::Read).await?;
-        let limit = page::limit(limit)?;
-        let after = page::decode_id_cursor(cursor)?;
-        let rows = repo::bookmarks(&self.db, actor.id, after, limit + 1).await?;
-        let (rows, next_cursor) = split_page(rows, limit, |b| b.bookmark_id);
+        let want = PageRequest::new(limit, cursor)?;
+        let rows = repo::bookmarks(&self.db, actor.id, want.after, want.fetch()).await?;
+        let (rows, next_cursor) = want.split(rows, |b| b.bookmark_id);
         let (times, note_rows): (Vec<_>, Vec<_>) =
             rows.into_iter().map(|b| (b.bookmarked_at, b.note)).unzip();
         let items = times

@@ -23,8 +23,6 @@ pub mod model;
 pub mod proposals;
 pub mod reports;
 
-use uuid::Uuid;
-
 pub use comments::Comments;
 pub use follows::{Bookmarks, Feed, Follows};
 pub use model::{
@@ -33,22 +31,3 @@ pub use model::{
 };
 pub use proposals::Proposals;
 pub use reports::Reports;
-
-use crate::page;
-
-/// Builds a page from `limit + 1` rows already fetched, keeping the rows for a later
-/// (asynchronous) conversion.
-fn split_page<R>(
-    mut rows: Vec<R>,
-    limit: u32,
-    id_of: impl Fn(&R) -> Uuid,
-) -> (Vec<R>, Option<String>) {
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next = if more {
-        rows.last().map(|r| page::encode_id_cursor(id_of(r)))
-    } else {
-        None
-    };
-    (rows, next)
-}

@@ -1,7 +1,7 @@
 //! The discussion's request and response types, and how stored rows become them.
 
 use chrono::{DateTime, Utc};
-use nexus_core::{AppError, error::AppResult};
+pub use nexus_core::hub::{ProposalStatus, ReportStatus};
 use nexus_db::discussion as repo;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,14 +50,6 @@ pub struct CreateComment {
 pub struct UpdateComment {
     #[schema(min_length = 1, max_length = 5000)]
     pub body_md: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ProposalStatus {
-    Open,
-    Accepted,
-    Rejected,
 }
 
 /// A suggested change to someone else's note.
@@ -109,22 +101,6 @@ pub struct CreateProposal {
 pub struct RejectProposal {
     #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ReportStatus {
-    Open,
-    Resolved,
-}
-
-impl ReportStatus {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ReportStatus::Open => "open",
-            ReportStatus::Resolved => "resolved",
-        }
-    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -197,20 +173,9 @@ pub(crate) fn comment_view(c: repo::CommentRow, replies: Vec<Comment>) -> Commen
     }
 }
 
-fn proposal_status(s: &str) -> AppResult<ProposalStatus> {
-    match s {
-        "open" => Ok(ProposalStatus::Open),
-        "accepted" => Ok(ProposalStatus::Accepted),
-        "rejected" => Ok(ProposalStatus::Rejected),
-        other => Err(AppError::Internal(anyhow::anyhow!(
-            "unknown proposal status `{other}`"
-        ))),
-    }
-}
-
-pub(crate) fn proposal_view(p: repo::ProposalRow) -> AppResult<Proposal> {
-    Ok(Proposal {
-        status: proposal_status(&p.status)?,
+pub(crate) fn proposal_view(p: repo::ProposalRow) -> Proposal {
+    Proposal {
+        status: p.status,
         id: p.id,
         note: p.note_slug,
         proposer: Author {
@@ -226,20 +191,11 @@ pub(crate) fn proposal_view(p: repo::ProposalRow) -> AppResult<Proposal> {
         revision: p.revision,
         created_at: p.created_at,
         decided_at: p.decided_at,
-    })
+    }
 }
 
-pub(crate) fn report_view(r: repo::ReportRow) -> AppResult<Report> {
-    let status = match r.status.as_str() {
-        "open" => ReportStatus::Open,
-        "resolved" => ReportStatus::Resolved,
-        other => {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "unknown report status `{other}`"
-            )));
-        }
-    };
-    Ok(Report {
+pub(crate) fn report_view(r: repo::ReportRow) -> Report {
+    Report {
         id: r.id,
         note: ReportedNote {
             slug: r.note_slug,
@@ -247,10 +203,10 @@ pub(crate) fn report_view(r: repo::ReportRow) -> AppResult<Report> {
         },
         reporter: r.reporter_handle,
         reason: r.reason,
-        status,
+        status: r.status,
         resolved_by: r.resolved_by_handle,
         resolution: r.resolution,
         created_at: r.created_at,
         resolved_at: r.resolved_at,
-    })
+    }
 }

@@ -2,22 +2,22 @@
 //! revision, credited to the proposer) or rejected by a reviewer of the note.
 
 use chrono::Utc;
-use nexus_core::hub::NoteStatus;
+use nexus_core::hub::{NoteStatus, ProposalStatus};
 use nexus_core::identity::Checker;
 use nexus_core::{AppError, FieldError, error::AppResult};
+use nexus_db::DbTx;
 use nexus_db::discussion as repo;
 use nexus_db::hub as notes;
 use uuid::Uuid;
 
 use super::model::{CreateProposal, Proposal, RejectProposal, proposal_view};
-use super::split_page;
 use crate::actor::AuthUser;
 use crate::hub::access::{self, may_review, user};
 use crate::hub::cache;
 use crate::hub::events::HubEvent;
 use crate::hub::rules;
 use crate::hub::store::{Edit, Prepared, write_edit_in};
-use crate::page::{self, Page};
+use crate::page::{Page, PageRequest};
 use crate::safety::OpClass;
 
 use_case_group! {
@@ -47,14 +47,8 @@ impl Proposals<'_> {
         }
         let mut check = Checker::default();
         check.check(rules::base_version(input.base_version));
-        let title = match &input.title {
-            Some(t) => check.check(rules::note_title(t)),
-            None => Some(note.title.clone()),
-        };
-        let body = match &input.body_md {
-            Some(b) => check.check(rules::body(b)),
-            None => Some(note.body_md.clone()),
-        };
+        let title = check.check_or_keep(input.title.as_deref(), rules::note_title, &note.title);
+        let body = check.check_or_keep(input.body_md.as_deref(), rules::body, &note.body_md);
         let message = check.check(rules::message(&input.message));
         if input.title.is_none() && input.body_md.is_none() {
             check.push(FieldError::new("body_md", "propose a new title or body_md"));
@@ -98,9 +92,7 @@ impl Proposals<'_> {
             note: note.id,
             proposer: actor.id,
         };
-        self.queue.emit(&mut tx, &event).await?;
-        let id = self.commit(tx, id).await?;
-        self.queue.wake();
+        let id = self.commit_with_event(tx, &event, id).await?;
         self.get(actor, id).await
     }
 
@@ -114,19 +106,11 @@ impl Proposals<'_> {
         cursor: Option<&str>,
     ) -> AppResult<Page<Proposal>> {
         self.charge(OpClass::Read).await?;
-        let limit = page::limit(limit)?;
-        let after = page::decode_id_cursor(cursor)?;
+        let want = PageRequest::new(limit, cursor)?;
         let note = access::visible_note(self, &user(actor), slug).await?;
         let only = (!may_review(note.author_id, actor)).then_some(actor.id);
-        let rows = repo::list_proposals(&self.db, note.id, only, after, limit + 1).await?;
-        let (rows, next_cursor) = split_page(rows, limit, |p| p.id);
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(proposal_view)
-                .collect::<AppResult<_>>()?,
-            next_cursor,
-        })
+        let rows = repo::list_proposals(&self.db, note.id, only, want.after, want.fetch()).await?;
+        Ok(want.page(rows, |p| p.id, proposal_view))
     }
 
     /// A proposal the caller may see (its proposer, or a reviewer of its note), or 404.
@@ -136,15 +120,12 @@ impl Proposals<'_> {
             .await?
             .filter(|p| p.proposer_id == actor.id || may_review(p.note_author_id, actor))
             .ok_or_else(missing)?;
-        match access::visible_note(self, &user(actor), &p.note_slug).await {
-            Ok(_) => Ok(p),
-            Err(AppError::NotFound(_)) => Err(missing()),
-            Err(e) => Err(e),
-        }
+        let slug = p.note_slug.clone();
+        access::on_visible_note(self, &user(actor), &slug, p, missing).await
     }
 
     async fn get(&self, actor: &AuthUser, id: Uuid) -> AppResult<Proposal> {
-        proposal_view(self.visible(actor, id).await?)
+        Ok(proposal_view(self.visible(actor, id).await?))
     }
 
     /// Merges a proposal into a new revision of its note, credited to the proposer. 409
@@ -180,15 +161,7 @@ impl Proposals<'_> {
         let message = format!("{} (proposal accepted by {})", p.message, actor.handle);
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
-        let edit = Edit {
-            editor: p.proposer_id,
-            note: &note,
-            expected: note.version,
-            prepared: &prepared,
-            topic_ids: None,
-            tags: None,
-            message: &message,
-        };
+        let edit = Edit::content(p.proposer_id, &note, &prepared, &message);
         match write_edit_in(&mut tx, &edit, now).await {
             Err(AppError::PreconditionFailed(_)) => {
                 drop(tx);
@@ -200,25 +173,13 @@ impl Proposals<'_> {
             other => other?,
         }
         let decision = repo::Decision {
-            status: "accepted",
+            status: ProposalStatus::Accepted,
             by: actor.id,
             reason: None,
             revision: Some(note.version + 1),
             now,
         };
-        if !repo::decide_proposal(&mut tx, id, &decision).await? {
-            return Err(AppError::Conflict(
-                "the proposal was decided by someone else meanwhile".into(),
-            ));
-        }
-        let event = HubEvent::ProposalDecided {
-            proposal: id,
-            note: note.id,
-            accepted: true,
-        };
-        self.queue.emit(&mut tx, &event).await?;
-        tx.commit().await?;
-        self.queue.wake();
+        self.decide(tx, &p, &decision).await?;
         // The note changed: cached answers showing it must go, as for any edit.
         cache::of(self).note_changed(&note.slug).await;
         self.get(actor, id).await
@@ -235,28 +196,39 @@ impl Proposals<'_> {
         let p = self.visible(actor, id).await?;
         decidable(actor, &p)?;
         let reason = rules::rejection_reason(&input.reason)?;
-        let mut tx = self.db.begin().await?;
         let decision = repo::Decision {
-            status: "rejected",
+            status: ProposalStatus::Rejected,
             by: actor.id,
             reason: Some(&reason),
             revision: None,
             now: Utc::now(),
         };
-        if !repo::decide_proposal(&mut tx, id, &decision).await? {
+        self.decide(self.db.begin().await?, &p, &decision).await?;
+        self.get(actor, id).await
+    }
+
+    /// Closes the open proposal `p` with `decision` and announces it, ending `tx` (which
+    /// holds the accepted edit, if any); 409 when someone decided it first.
+    async fn decide(
+        &self,
+        mut tx: DbTx,
+        p: &repo::ProposalRow,
+        decision: &repo::Decision<'_>,
+    ) -> AppResult<()> {
+        if !repo::decide_proposal(&mut tx, p.id, decision).await? {
             return Err(AppError::Conflict(
                 "the proposal was decided by someone else meanwhile".into(),
             ));
         }
         let event = HubEvent::ProposalDecided {
-            proposal: id,
+            proposal: p.id,
             note: p.note_id,
-            accepted: false,
+            accepted: decision.status == ProposalStatus::Accepted,
         };
         self.queue.emit(&mut tx, &event).await?;
         tx.commit().await?;
         self.queue.wake();
-        self.get(actor, id).await
+        Ok(())
     }
 }
 
@@ -267,7 +239,7 @@ fn decidable(actor: &AuthUser, p: &repo::ProposalRow) -> AppResult<()> {
             "only the note's author, a mentor or an admin decides a proposal".into(),
         ));
     }
-    if p.status != "open" {
+    if p.status != ProposalStatus::Open {
         return Err(AppError::Conflict(format!(
             "the proposal is already {}",
             p.status

@@ -8,12 +8,11 @@ use nexus_db::discussion as repo;
 use uuid::Uuid;
 
 use super::model::{CreateReport, Report, ReportStatus, ResolveReport, report_view};
-use super::split_page;
 use crate::actor::AuthUser;
 use crate::hub::access::{self, user};
 use crate::hub::events::HubEvent;
 use crate::hub::rules;
-use crate::page::{self, Page};
+use crate::page::{Page, PageRequest};
 use crate::safety::OpClass;
 
 use_case_group! {
@@ -43,18 +42,15 @@ impl Reports<'_> {
             report: id,
             note: note.id,
         };
-        self.queue.emit(&mut tx, &event).await?;
-        let id = self.commit(tx, id).await?;
-        self.queue.wake();
+        let id = self.commit_with_event(tx, &event, id).await?;
         self.get(id).await
     }
 
     async fn get(&self, id: Uuid) -> AppResult<Report> {
-        report_view(
-            repo::report_by_id(&self.db, id)
-                .await?
-                .ok_or_else(|| AppError::not_found(format!("no report {id}")))?,
-        )
+        let report = repo::report_by_id(&self.db, id).await?;
+        report
+            .map(report_view)
+            .ok_or_else(|| AppError::not_found(format!("no report {id}")))
     }
 
     /// The moderation queue (mentors and admins), oldest first.
@@ -67,18 +63,10 @@ impl Reports<'_> {
     ) -> AppResult<Page<Report>> {
         self.charge(OpClass::Read).await?;
         actor.require_role(Role::Mentor)?;
-        let limit = page::limit(limit)?;
-        let after = page::decode_id_cursor(cursor)?;
+        let want = PageRequest::new(limit, cursor)?;
         let status = status.unwrap_or(ReportStatus::Open);
-        let rows = repo::list_reports(&self.db, status.as_str(), after, limit + 1).await?;
-        let (rows, next_cursor) = split_page(rows, limit, |r| r.id);
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(report_view)
-                .collect::<AppResult<_>>()?,
-            next_cursor,
-        })
+        let rows = repo::list_reports(&self.db, status, want.after, want.fetch()).await?;
+        Ok(want.page(rows, |r| r.id, report_view))
     }
 
     pub async fn resolve(
@@ -92,11 +80,9 @@ impl Reports<'_> {
         actor.require_role(Role::Mentor)?;
         let resolution = rules::resolution(&input.resolution)?;
         self.get(id).await?;
-        let mut tx = self.db.begin().await?;
-        if !repo::resolve_report(&mut tx, id, actor.id, &resolution, Utc::now()).await? {
+        if !repo::resolve_report(&self.db, id, actor.id, &resolution, Utc::now()).await? {
             return Err(AppError::Conflict("the report is already resolved".into()));
         }
-        tx.commit().await?;
         self.get(id).await
     }
 }
