@@ -12,7 +12,7 @@ use nexus_db::Db;
 use nexus_db::hub as repo;
 use uuid::Uuid;
 
-use super::access::{self, may_edit, may_see, not_found, user};
+use super::access::{self, may_see, not_found, user};
 use super::cache::{self, CachedNote, NoteCache};
 use super::model::{
     CreateNote, NoteListItem, NoteQuery, NoteSort, UpdateNote, detail_of, list_item_of,
@@ -147,12 +147,13 @@ impl Notes<'_> {
     ) -> AppResult<CachedNote> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
-        let note = access::visible_note(self, &user(actor), slug).await?;
-        if !may_edit(&note, actor) {
-            return Err(AppError::Forbidden(
-                "only the author or an admin edits a note; propose a change instead".into(),
-            ));
-        }
+        let note = access::editable_note(
+            self,
+            actor,
+            slug,
+            "only the author or an admin edits a note; propose a change instead",
+        )
+        .await?;
         let expected = expected_version.ok_or_else(|| {
             AppError::PreconditionRequired(
                 "a change must name the version of the note it starts from".into(),
@@ -166,14 +167,8 @@ impl Notes<'_> {
         }
         rules::no_return_to_draft(note.status, input.status)?;
         let mut check = Checker::default();
-        let title = match &input.title {
-            Some(t) => check.check(rules::note_title(t)),
-            None => Some(note.title.clone()),
-        };
-        let body = match &input.body_md {
-            Some(b) => check.check(rules::body(b)),
-            None => Some(note.body_md.clone()),
-        };
+        let title = check.check_or_keep(input.title.as_deref(), rules::note_title, &note.title);
+        let body = check.check_or_keep(input.body_md.as_deref(), rules::body, &note.body_md);
         let topics = input
             .topics
             .as_ref()
@@ -235,12 +230,13 @@ impl Notes<'_> {
     pub async fn archive(&self, actor: &AuthUser, slug: &str) -> AppResult<()> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
-        let note = access::visible_note(self, &user(actor), slug).await?;
-        if !may_edit(&note, actor) {
-            return Err(AppError::Forbidden(
-                "only the author or an admin archives a note".into(),
-            ));
-        }
+        let note = access::editable_note(
+            self,
+            actor,
+            slug,
+            "only the author or an admin archives a note",
+        )
+        .await?;
         if note.status == NoteStatus::Archived {
             return Ok(());
         }
