@@ -28,6 +28,7 @@ pub mod hub;
 pub mod idempotency;
 pub mod identity;
 pub mod jobs;
+pub mod learning;
 pub mod notify;
 pub mod webhooks;
 
