@@ -362,7 +362,7 @@ fn deliverable_rows(doc: &CourseDocument) -> Vec<DeliverableRow<'_>> {
     let projects = doc.projects.iter().flat_map(|p| {
         p.deliverables.iter().map(|d| DeliverableRow {
             slug: &d.slug,
-            due_week: d.due_week as i32,
+            due_week: d.due_week.unwrap_or(0) as i32,
             project: Some(p.slug.as_str()),
             rubric: &d.rubric,
         })

@@ -165,7 +165,8 @@ pub struct Lab {
     pub description: String,
 }
 
-/// A week's deliverable, reviewed against a rubric of the course.
+/// A deliverable, reviewed against a rubric of the course: a week's (due at the end of
+/// its week) or a project's (due at the end of `due_week`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deliverable {
@@ -184,6 +185,10 @@ pub struct Deliverable {
     /// The slug of one of the course's `rubrics`.
     #[schema(max_length = 80)]
     pub rubric: String,
+    /// The week a project's deliverable is due at the end of; required for a project's,
+    /// absent for a week's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_week: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -197,26 +202,7 @@ pub struct Project {
     #[schema(max_length = 4000)]
     pub summary: String,
     #[schema(max_items = 20)]
-    pub deliverables: Vec<ProjectDeliverable>,
-}
-
-/// A project's deliverable, due at the end of a week of the course.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectDeliverable {
-    #[schema(max_length = 80)]
-    pub slug: String,
-    #[schema(min_length = 1, max_length = 200)]
-    pub title: String,
-    #[serde(default)]
-    #[schema(max_length = 4000)]
-    pub description: String,
-    #[serde(default)]
-    #[schema(max_items = 4)]
-    pub evidence: Vec<EvidenceKind>,
-    #[schema(max_length = 80)]
-    pub rubric: String,
-    pub due_week: u32,
+    pub deliverables: Vec<Deliverable>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -11,9 +11,7 @@ use std::collections::HashSet;
 
 use nexus_core::{AppError, FieldError};
 
-use super::model::{
-    Bloom, CourseDocument, Criterion, Deliverable, EvidenceKind, ProgressionNote, Rubric, Week,
-};
+use super::model::{Bloom, CourseDocument, Criterion, Deliverable, ProgressionNote, Rubric, Week};
 
 pub const MAX_WEEKS: usize = 104;
 pub const MAX_WEEKLY_HOURS: u32 = 80;
@@ -262,19 +260,13 @@ pub fn check_course(doc: &mut CourseDocument, faults: &mut Faults) {
             ) {
                 for (j, d) in project.deliverables.iter_mut().enumerate() {
                     let field = format!("{list}[{j}]");
-                    let mut parts = DeliverableParts {
-                        slug: &d.slug,
-                        title: &mut d.title,
-                        description: &mut d.description,
-                        evidence: &d.evidence,
-                        rubric: &d.rubric,
-                    };
-                    check_deliverable(&field, &mut parts, &rubrics, &mut deliverables, faults);
-                    if d.due_week == 0 || d.due_week > n {
-                        faults.add(
+                    check_deliverable(&field, d, &rubrics, &mut deliverables, faults);
+                    match d.due_week {
+                        Some(week) if (1..=n).contains(&week) => {}
+                        _ => faults.add(
                             format!("{field}.due_week"),
                             format!("must be a week of the course (1-{n})"),
-                        );
+                        ),
                     }
                 }
             }
@@ -349,56 +341,37 @@ fn check_week(i: usize, week: &mut Week, ctx: WeekScope<'_>, faults: &mut Faults
         }
     }
     if let Some(d) = week.deliverable.as_mut() {
-        let mut parts = deliverable_parts(d);
-        check_deliverable(
-            &format!("{field}.deliverable"),
-            &mut parts,
-            ctx.rubrics,
-            ctx.deliverables,
-            faults,
-        );
-    }
-}
-
-/// The fields weekly and project deliverables share.
-struct DeliverableParts<'a> {
-    slug: &'a str,
-    title: &'a mut String,
-    description: &'a mut String,
-    evidence: &'a [EvidenceKind],
-    rubric: &'a str,
-}
-
-fn deliverable_parts(d: &mut Deliverable) -> DeliverableParts<'_> {
-    DeliverableParts {
-        slug: &d.slug,
-        title: &mut d.title,
-        description: &mut d.description,
-        evidence: &d.evidence,
-        rubric: &d.rubric,
+        let field = format!("{field}.deliverable");
+        check_deliverable(&field, d, ctx.rubrics, ctx.deliverables, faults);
+        if d.due_week.is_some() {
+            faults.add(
+                format!("{field}.due_week"),
+                "is for a project's deliverable; a week's is due at the end of its week",
+            );
+        }
     }
 }
 
 fn check_deliverable(
     field: &str,
-    d: &mut DeliverableParts<'_>,
+    d: &mut Deliverable,
     rubrics: &HashSet<String>,
     seen: &mut HashSet<String>,
     faults: &mut Faults,
 ) {
-    if faults.slug(&format!("{field}.slug"), d.slug) {
+    if faults.slug(&format!("{field}.slug"), &d.slug) {
         unique(
             seen,
             faults,
             "deliverable",
             &format!("{field}.slug"),
-            d.slug,
+            &d.slug,
         );
     }
-    faults.title(&format!("{field}.title"), d.title);
+    faults.title(&format!("{field}.title"), &mut d.title);
     faults.text(
         &format!("{field}.description"),
-        d.description,
+        &mut d.description,
         TEXT_MAX,
         false,
         true,
@@ -412,10 +385,10 @@ fn check_deliverable(
             }
         }
     }
-    if !rubrics.contains(d.rubric) {
+    if !rubrics.contains(&d.rubric) {
         faults.add(
             format!("{field}.rubric"),
-            format!("names no rubric of this course (`{}`)", clip(d.rubric)),
+            format!("names no rubric of this course (`{}`)", clip(&d.rubric)),
         );
     }
 }

@@ -80,15 +80,15 @@ fn document(mut course: Value) -> Value {
 async fn courses_are_versioned_with_etags_and_if_match(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin("root").await;
-    let resp = app
-        .client
-        .post(app.url("/api/v1/courses"))
-        .bearer_auth(&admin.access)
-        .header("idempotency-key", "course-1")
-        .json(&course("intro"))
-        .send()
-        .await
-        .unwrap();
+    let create_once = || {
+        app.client
+            .post(app.url("/api/v1/courses"))
+            .bearer_auth(&admin.access)
+            .header("idempotency-key", "course-1")
+            .json(&course("intro"))
+            .send()
+    };
+    let resp = create_once().await.unwrap();
     assert_eq!(resp.status(), 201);
     assert_eq!(resp.headers()["location"], "/api/v1/courses/intro");
     assert_eq!(etag(&resp), "\"v1\"");
@@ -97,15 +97,7 @@ async fn courses_are_versioned_with_etags_and_if_match(backend: Backend) {
     assert_eq!(document(created.clone()), course("intro"));
 
     // A retry with the same key replays the answer; nothing is created twice.
-    let again = app
-        .client
-        .post(app.url("/api/v1/courses"))
-        .bearer_auth(&admin.access)
-        .header("idempotency-key", "course-1")
-        .json(&course("intro"))
-        .send()
-        .await
-        .unwrap();
+    let again = create_once().await.unwrap();
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_problem(
@@ -413,6 +405,13 @@ async fn each_invalid_document_is_a_422_naming_the_field(backend: Backend) {
             d["projects"] = json!([{"slug": "p", "title": "P", "deliverables": [
                 {"slug": "p1", "title": "P1", "rubric": "weekly", "due_week": 9}]}]);
         }),
+        ("weeks[0].deliverable.due_week", |d| {
+            d["weeks"][0]["deliverable"]["due_week"] = json!(1)
+        }),
+        ("projects[0].deliverables[0].due_week", |d| {
+            d["projects"] = json!([{"slug": "p", "title": "P", "deliverables": [
+                {"slug": "p1", "title": "P1", "rubric": "weekly"}]}]);
+        }),
         ("slug", |d| d["slug"] = json!("Not A Slug")),
         ("title", |d| d["title"] = json!("   ")),
         ("title", |d| d["title"] = json!("x".repeat(201))),
@@ -689,12 +688,7 @@ async fn zip_imports_are_bounded_and_report_what_they_skipped(backend: Backend) 
             " ".repeat(600 * 1024)
         ),
     );
-    let body = assert_problem(
-        import(&app, Some(&admin), "application/zip", big.to_zip().unwrap()).await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    let body = refused(&app, &admin, &big).await;
     assert!(
         body["errors"][0]["message"]
             .as_str()
@@ -706,36 +700,14 @@ async fn zip_imports_are_bounded_and_report_what_they_skipped(backend: Backend) 
     // A path that climbs out of the folder.
     let mut climbing = files.clone();
     climbing.files.insert("../evil.md".into(), "x".into());
-    assert_problem(
-        import(
-            &app,
-            Some(&admin),
-            "application/zip",
-            climbing.to_zip().unwrap(),
-        )
-        .await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    refused(&app, &admin, &climbing).await;
 
     // Syntax errors name the file; rule errors name the field, as for JSON.
     let mut broken = files.clone();
     broken
         .files
         .insert("rubrics/01-weekly.yaml".into(), "slug: [unclosed".into());
-    let body = assert_problem(
-        import(
-            &app,
-            Some(&admin),
-            "application/zip",
-            broken.to_zip().unwrap(),
-        )
-        .await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    let body = refused(&app, &admin, &broken).await;
     assert_eq!(body["errors"][0]["field"], "rubrics/01-weekly.yaml");
     let mut unknown_bloom = files.clone();
     let week = unknown_bloom
@@ -743,18 +715,7 @@ async fn zip_imports_are_bounded_and_report_what_they_skipped(backend: Backend) 
         .get_mut("weeks/01-the-request-lifecycle.md")
         .unwrap();
     *week = week.replace("bloom: understand", "bloom: memorise");
-    let body = assert_problem(
-        import(
-            &app,
-            Some(&admin),
-            "application/zip",
-            unknown_bloom.to_zip().unwrap(),
-        )
-        .await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    let body = refused(&app, &admin, &unknown_bloom).await;
     assert_eq!(
         body["errors"][0]["field"],
         "weeks/01-the-request-lifecycle.md"
@@ -768,31 +729,21 @@ async fn zip_imports_are_bounded_and_report_what_they_skipped(backend: Backend) 
         "weeks/03-resources-and-errors.md".into(),
         week.replace("number: 2", "number: 3"),
     );
-    let body = assert_problem(
-        import(&app, Some(&admin), "application/zip", gap.to_zip().unwrap()).await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    let body = refused(&app, &admin, &gap).await;
     assert_eq!(body["errors"][0]["field"], "weeks[1].number");
     let mut missing = files.clone();
     missing.files.remove("course.yaml");
-    let body = assert_problem(
-        import(
-            &app,
-            Some(&admin),
-            "application/zip",
-            missing.to_zip().unwrap(),
-        )
-        .await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    let body = refused(&app, &admin, &missing).await;
     assert_eq!(body["errors"][0]["field"], "course.yaml");
     // Only the first, valid import made a version.
     let versions = app.get_json("/api/v1/courses/zipped/versions").await;
     assert_eq!(versions["items"].as_array().unwrap().len(), 1);
+}
+
+/// Imports `files` as `admin`, expecting a 422; returns the problem.
+async fn refused(app: &TestApp, admin: &TestUser, files: &CourseFiles) -> Value {
+    let resp = import(app, Some(admin), "application/zip", files.to_zip().unwrap()).await;
+    assert_problem(resp, 422, "validation-failed").await
 }
 
 /// The course folder shipped in the repository.
