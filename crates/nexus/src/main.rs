@@ -426,8 +426,11 @@ async fn course(settings: Settings, cmd: CourseCommand) -> Result<(), StartError
     );
     for p in &report.progression {
         println!(
-            "progression: week {} objective {} ({:?}) is below the week before's highest ({:?})",
-            p.week, p.code, p.bloom, p.previous_highest
+            "progression: week {} objective {} ({}) is below the week before's highest ({})",
+            p.week,
+            p.code,
+            p.bloom.as_str(),
+            p.previous_highest.as_str()
         );
     }
     for path in &report.ignored_files {

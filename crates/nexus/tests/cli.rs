@@ -860,6 +860,13 @@ fn course_import_reads_a_folder_as_the_operator_and_names_what_is_wrong() {
         ),
         "{stdout}"
     );
+    // The reference course opens each week below the week before's design work.
+    assert!(
+        stdout.contains(
+            "progression: week 2 objective W02.1 (analyze) is below the week before's highest (create)"
+        ),
+        "{stdout}"
+    );
     // Importing again makes the next version of the same course.
     let out = run(nexus(dir.path()).args(["course", "import"]).arg(&folder));
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -26,8 +26,10 @@ CREATE TABLE course_versions (
     created_at TIMESTAMPTZ NOT NULL,
     CONSTRAINT course_versions_course_version_key UNIQUE (course_id, version)
 );
--- A course's history, newest first, paged by id.
+-- A course's history, newest first, paged by id; and the versions a user made, for
+-- ON DELETE SET NULL when the user goes.
 CREATE INDEX course_versions_course_idx ON course_versions (course_id, id);
+CREATE INDEX course_versions_created_by_idx ON course_versions (created_by);
 
 CREATE TABLE course_deliverables (
     version_id UUID NOT NULL REFERENCES course_versions (id) ON DELETE CASCADE,

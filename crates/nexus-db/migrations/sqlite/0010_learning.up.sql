@@ -22,6 +22,7 @@ CREATE TABLE course_versions (
     UNIQUE (course_id, version)
 );
 CREATE INDEX course_versions_course_idx ON course_versions (course_id, id);
+CREATE INDEX course_versions_created_by_idx ON course_versions (created_by);
 
 CREATE TABLE course_deliverables (
     version_id BLOB NOT NULL REFERENCES course_versions (id) ON DELETE CASCADE,

@@ -25,6 +25,19 @@ pub enum Bloom {
     Create,
 }
 
+impl Bloom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bloom::Remember => "remember",
+            Bloom::Understand => "understand",
+            Bloom::Apply => "apply",
+            Bloom::Analyze => "analyze",
+            Bloom::Evaluate => "evaluate",
+            Bloom::Create => "create",
+        }
+    }
+}
+
 /// What a learner hands in as proof of a deliverable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
