@@ -6,7 +6,7 @@
 //!   per process and shared. Each domain is reached through its own facade.
 //! - Domains, each a folder that owns its types, rules and use cases:
 //!   [`hub`] (topics, notes, revisions, links, search, and [`hub::discussion`]),
-//!   [`identity`] (accounts, sessions, tokens), [`webhooks`].
+//!   [`identity`] (accounts, sessions, tokens), [`learning`] (courses), [`webhooks`].
 //! - Machinery that names no domain: [`jobs`] (queue, outbox, registry, workers),
 //!   [`cache`], [`ratelimit`], [`mail`], [`page`], [`actor`], [`encoded`].
 //!
