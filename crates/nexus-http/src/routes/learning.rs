@@ -248,7 +248,8 @@ async fn export_course(
         .into_response())
 }
 
-/// A request body that must be a zip archive.
+/// A request body that must be a zip archive, sent as `application/zip` or as plain
+/// bytes (`application/octet-stream`, what generic HTTP clients send for a file).
 pub struct ZipBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for ZipBody {
@@ -260,10 +261,16 @@ impl<S: Send + Sync> FromRequest<S> for ZipBody {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| m.essence_str() == "application/zip");
+            .is_some_and(|m| {
+                matches!(
+                    m.essence_str(),
+                    "application/zip" | "application/octet-stream"
+                )
+            });
         if !zip {
             return Err(AppError::UnsupportedMediaType(
-                "expected a body with Content-Type: application/zip".into(),
+                "expected a body with Content-Type: application/zip (or application/octet-stream)"
+                    .into(),
             )
             .into());
         }
@@ -293,13 +300,14 @@ impl<S: Send + Sync> FromRequest<S> for ZipBody {
 /// and 4 MiB in all, uncompressed. The report lists objectives whose Bloom level falls
 /// below the highest level of the week before.
 #[utoipa::path(post, path = "/api/v1/courses/import", tag = "learning", security(("bearer" = [])),
-    request_body(content = CourseArchive, content_type = "application/zip", description = "The course folder, zipped."),
+    request_body(description = "The course folder, zipped; `application/octet-stream` is read the same way.",
+        content((CourseArchive = "application/zip"), (CourseArchive = "application/octet-stream"))),
     responses(
         (status = 201, description = "A new course, at version 1.", body = ImportReport,
             headers(("ETag" = String, description = "The version."), ("Location" = String, description = "The course's URL."))),
         (status = 200, description = "The next version of an existing course.", body = ImportReport,
             headers(("ETag" = String, description = "The version."), ("Location" = String, description = "The course's URL."))),
-        (status = 415, description = "The body is not `application/zip`.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither `application/zip` nor `application/octet-stream`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The archive, a file in it or the course it describes is invalid; `errors` names each file or field.", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn import_course(

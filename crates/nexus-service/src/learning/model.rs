@@ -82,8 +82,12 @@ impl CourseLevel {
 
 /// A whole course: what `POST /courses` and `PUT /courses/{slug}` take, and what every
 /// version keeps, unchanged, for the cohorts that run on it.
+///
+/// Unlike every part inside it, the document itself ignores fields it does not know, so
+/// that a course as `GET` answers it (with its `version` and `created_at`) can be edited
+/// and sent back with `PUT` as it is; and so that its schema can be extended by the
+/// answer's (`CourseView`). `course.yaml` is strict about its keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[schema(example = json!(crate::learning::model::example_course()))]
 pub struct CourseDocument {
     #[schema(example = "scalable-architectures", max_length = 80)]
