@@ -169,6 +169,19 @@ async fn courses_are_versioned_with_etags_and_if_match(backend: Backend) {
     )
     .await;
 
+    // Two admins changing the same version at once: exactly one makes version 3.
+    let mut a = v2.clone();
+    a["summary"] = json!("edit a");
+    let mut b = v2.clone();
+    b["summary"] = json!("edit b");
+    let (ra, rb) = futures::join!(
+        put(&app, &admin, "intro", Some("\"v2\""), &a),
+        put(&app, &admin, "intro", Some("\"v2\""), &b)
+    );
+    let mut statuses = [ra.status().as_u16(), rb.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 412]);
+
     // Older versions stay as they were.
     let v1 = app.get_json("/api/v1/courses/intro?version=1").await;
     assert_eq!(v1["title"], course("intro")["title"]);
@@ -176,8 +189,9 @@ async fn courses_are_versioned_with_etags_and_if_match(backend: Backend) {
     assert_eq!(etag(&resp), "\"v1\"");
     let current = app.get_json("/api/v1/courses/intro").await;
     assert_eq!(current["title"], "Introduction, second edition");
+    assert!(["edit a", "edit b"].contains(&current["summary"].as_str().unwrap()));
     assert_problem(
-        app.get("/api/v1/courses/intro?version=3").await,
+        app.get("/api/v1/courses/intro?version=4").await,
         404,
         "not-found",
     )
@@ -196,14 +210,14 @@ async fn courses_are_versioned_with_etags_and_if_match(backend: Backend) {
         .iter()
         .map(|v| v["version"].as_i64().unwrap())
         .collect();
-    assert_eq!(numbers, [2, 1]);
+    assert_eq!(numbers, [3, 2, 1]);
     assert_eq!(versions["items"][0]["created_by"], "root");
-    let first = app.get_json("/api/v1/courses/intro/versions?limit=1").await;
-    assert_eq!(first["items"][0]["version"], 2);
+    let first = app.get_json("/api/v1/courses/intro/versions?limit=2").await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = app
         .get_json(&format!(
-            "/api/v1/courses/intro/versions?limit=1&cursor={cursor}"
+            "/api/v1/courses/intro/versions?limit=2&cursor={cursor}"
         ))
         .await;
     assert_eq!(second["items"][0]["version"], 1);
@@ -225,7 +239,7 @@ async fn courses_are_versioned_with_etags_and_if_match(backend: Backend) {
         .get_json(&format!("/api/v1/courses?limit=2&cursor={cursor}"))
         .await;
     assert_eq!(rest["items"][0]["slug"], "intro");
-    assert_eq!(rest["items"][0]["version"], 2);
+    assert_eq!(rest["items"][0]["version"], 3);
     assert_eq!(rest["items"][0]["level"], "beginner");
     assert!(rest["next_cursor"].is_null());
     assert_problem(
