@@ -490,6 +490,41 @@ mod tests {
     }
 
     #[test]
+    fn strings_that_look_like_other_yaml_values_stay_strings() {
+        let mut d = doc();
+        let tricky = [
+            "null",
+            "~",
+            "1.0",
+            "true",
+            "no",
+            "0x10",
+            "- dash",
+            "#hash",
+            ": colon",
+            "'quote",
+            "\"double\"",
+            "a: b",
+            "[list]",
+            "{map}",
+            "*alias",
+            "&anchor",
+            "!tag",
+            "%",
+            "@at",
+            "`tick`",
+            "multi\nline",
+            "tab\there",
+            "ünïcödé 🚀",
+        ];
+        d.prerequisites = tricky.iter().map(|s| s.to_string()).collect();
+        d.weeks[1].labs = vec![d.weeks[0].labs[0].clone()];
+        d.weeks[1].labs[0].description = tricky.join(" ");
+        let files = CourseFiles::render(&d).unwrap();
+        assert_eq!(files.parse().unwrap(), d);
+    }
+
+    #[test]
     fn a_zip_of_the_folder_itself_is_read_as_the_folder() {
         let files = CourseFiles::render(&doc()).unwrap();
         let mut nested = CourseFiles::default();
