@@ -14,8 +14,8 @@
 //!   places where dialects differ branch visibly on [`Exec::backend`].
 //! - [`constraints`]: the one table from database constraints to the domain's
 //!   uniqueness rules, so no constraint, table or column name reaches a client.
-//! - One module per domain's tables: [`identity`], [`hub`], [`discussion`], [`jobs`],
-//!   [`webhooks`], [`idempotency`], [`notify`].
+//! - One module per domain's tables: [`identity`], [`hub`], [`discussion`], [`learning`],
+//!   [`jobs`], [`webhooks`], [`idempotency`], [`notify`].
 //!
 //! Every query runs under a client-side timeout (carried by the executor) and every pool
 //! under an acquire timeout, so a frozen database becomes quick 503s rather than hung
@@ -28,6 +28,7 @@ pub mod hub;
 pub mod idempotency;
 pub mod identity;
 pub mod jobs;
+pub mod learning;
 pub mod notify;
 pub mod webhooks;
 

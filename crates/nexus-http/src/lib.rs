@@ -97,6 +97,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::jobs::router())
         .merge(routes::hub::router())
         .merge(routes::discussion::router())
+        .merge(routes::learning::router())
         .merge(routes::webhooks::router())
 }
 

@@ -6,7 +6,7 @@
 //!   per process and shared. Each domain is reached through its own facade.
 //! - Domains, each a folder that owns its types, rules and use cases:
 //!   [`hub`] (topics, notes, revisions, links, search, and [`hub::discussion`]),
-//!   [`identity`] (accounts, sessions, tokens), [`webhooks`].
+//!   [`identity`] (accounts, sessions, tokens), [`learning`] (courses), [`webhooks`].
 //! - Machinery that names no domain: [`jobs`] (queue, outbox, registry, workers),
 //!   [`cache`], [`ratelimit`], [`mail`], [`page`], [`actor`], [`encoded`].
 //!
@@ -38,6 +38,7 @@ pub mod encoded;
 pub mod hub;
 pub mod identity;
 pub mod jobs;
+pub mod learning;
 pub mod mail;
 pub mod page;
 pub mod ratelimit;
@@ -169,6 +170,11 @@ impl Services {
     /// Accounts, sessions, tokens and user administration.
     pub fn identity(&self) -> identity::Identity<'_> {
         identity::Identity::new(self)
+    }
+
+    /// The learning platform: courses.
+    pub fn learning(&self) -> learning::Learning<'_> {
+        learning::Learning::new(self)
     }
 
     /// Webhook endpoints and their deliveries.

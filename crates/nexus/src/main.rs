@@ -47,6 +47,9 @@ enum Command {
     /// Manage users from the operator's shell.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage courses from the operator's shell.
+    #[command(subcommand)]
+    Course(CourseCommand),
     /// Fill an empty database with the benchmark data set (fixed seed, deterministic).
     Seed {
         /// Build DESIGN.md's benchmark data set.
@@ -136,6 +139,16 @@ enum UserCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum CourseCommand {
+    /// Import a course folder (`course.yaml`, `weeks/NN-*.md`, `rubrics/*.yaml`): a new
+    /// course, or the next version of the course with its slug.
+    Import {
+        /// The course folder.
+        dir: PathBuf,
+    },
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| "expected learner, mentor or admin".to_owned())
 }
@@ -190,6 +203,7 @@ fn main() -> ExitCode {
         }),
         Command::Migrate => run(settings, migrate),
         Command::User(cmd) => run(settings, move |s| user(s, cmd)),
+        Command::Course(cmd) => run(settings, move |s| course(s, cmd)),
         Command::Seed {
             bench: _,
             notes,
@@ -364,7 +378,13 @@ async fn user(settings: Settings, cmd: UserCommand) -> Result<(), StartError> {
             }),
     };
     db.close().await;
-    outcome.map_err(|e| match e {
+    outcome.map_err(operator_error)
+}
+
+/// A use case's refusal as the operator's shell reports it: invalid input is a usage
+/// error (exit 2) naming every field.
+fn operator_error(e: nexus_core::AppError) -> StartError {
+    match e {
         nexus_core::AppError::Validation(fields) => StartError::Config(
             fields
                 .iter()
@@ -373,7 +393,50 @@ async fn user(settings: Settings, cmd: UserCommand) -> Result<(), StartError> {
                 .join("; "),
         ),
         other => StartError::Other(anyhow::anyhow!("{}", other.public_detail())),
-    })
+    }
+}
+
+async fn course(settings: Settings, cmd: CourseCommand) -> Result<(), StartError> {
+    let CourseCommand::Import { dir } = cmd;
+    let files = nexus_service::learning::CourseFiles::from_dir(&dir).map_err(operator_error)?;
+    let db = nexus::open_database(&settings).await?;
+    db.migrate().await?;
+    let services = nexus_service::Services::new(db.clone(), std::sync::Arc::new(settings))?;
+    let outcome = services
+        .learning()
+        .courses()
+        .import_as_operator(files)
+        .await;
+    db.close().await;
+    let report = outcome.map_err(operator_error)?;
+    let course = &report.course;
+    println!(
+        "imported {} version {} ({}): {} weeks, {} phases, {} projects, {} rubrics",
+        course.document.slug,
+        course.version,
+        if report.created {
+            "new course"
+        } else {
+            "new version"
+        },
+        course.document.weeks.len(),
+        course.document.phases.len(),
+        course.document.projects.len(),
+        course.document.rubrics.len(),
+    );
+    for p in &report.progression {
+        println!(
+            "progression: week {} objective {} ({}) is below the week before's highest ({})",
+            p.week,
+            p.code,
+            p.bloom.as_str(),
+            p.previous_highest.as_str()
+        );
+    }
+    for path in &report.ignored_files {
+        println!("ignored: {path}");
+    }
+    Ok(())
 }
 
 async fn seed(

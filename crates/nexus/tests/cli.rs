@@ -842,3 +842,53 @@ fn crash_between_commit_and_answer(database_url: Option<&str>) {
     assert_eq!((status, &again), (201, &body));
     assert_eq!(headers["idempotent-replayed"], "true");
 }
+
+#[test]
+fn course_import_reads_a_folder_as_the_operator_and_names_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../courses/scalable-architectures");
+    let out = run(nexus(dir.path()).args(["course", "import"]).arg(&folder));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "imported scalable-architectures version 1 (new course): 24 weeks, 4 phases, 3 projects, 3 rubrics"
+        ),
+        "{stdout}"
+    );
+    // The reference course opens each week below the week before's design work.
+    assert!(
+        stdout.contains(
+            "progression: week 2 objective W02.1 (analyze) is below the week before's highest (create)"
+        ),
+        "{stdout}"
+    );
+    // Importing again makes the next version of the same course.
+    let out = run(nexus(dir.path()).args(["course", "import"]).arg(&folder));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("version 2 (new version)"), "{stdout}");
+
+    let broken = dir.path().join("broken");
+    std::fs::create_dir_all(broken.join("weeks")).unwrap();
+    std::fs::write(
+        broken.join("course.yaml"),
+        "slug: broken\ntitle: Broken\nlevel: advanced\nduration_weeks: 2\nweekly_hours: 2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        broken.join("weeks/01-only.md"),
+        "---\nnumber: 1\ntitle: Only week\n---\nThe one week there is.\n",
+    )
+    .unwrap();
+    let out = run(nexus(dir.path()).args(["course", "import"]).arg(&broken));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("duration_weeks: must equal the number of weeks (1)"),
+        "{stderr}"
+    );
+}

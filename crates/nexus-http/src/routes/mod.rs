@@ -5,4 +5,5 @@ pub mod discussion;
 pub mod hub;
 pub mod identity;
 pub mod jobs;
+pub mod learning;
 pub mod webhooks;

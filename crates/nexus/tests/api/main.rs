@@ -11,6 +11,7 @@ mod hub;
 mod identity;
 mod internals;
 mod jobs;
+mod learning;
 mod registry;
 mod safety;
 mod webhooks;
