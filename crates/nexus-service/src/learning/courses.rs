@@ -18,7 +18,7 @@ use super::model::{
 };
 use super::rules::{self, Faults};
 use crate::actor::AuthUser;
-use crate::page::{self, Page};
+use crate::page::{Page, PageRequest};
 use crate::safety::OpClass;
 
 use_case_group! {
@@ -59,17 +59,12 @@ impl Courses<'_> {
         cursor: Option<&str>,
     ) -> AppResult<Page<CourseListItem>> {
         self.charge(OpClass::Read).await?;
-        let limit = page::limit(limit)?;
-        let after = page::decode_id_cursor(cursor)?;
-        let rows = repo::list_courses(&self.db, after, limit + 1).await?;
-        let page = page::page_of(rows, limit, |r| r.id, |r| r);
+        let want = PageRequest::new(limit, cursor)?;
+        let rows = repo::list_courses(&self.db, want.after, want.fetch()).await?;
+        let (rows, next_cursor) = want.split(rows, |r| r.id);
         Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(list_item)
-                .collect::<AppResult<_>>()?,
-            next_cursor: page.next_cursor,
+            items: rows.into_iter().map(list_item).collect::<AppResult<_>>()?,
+            next_cursor,
         })
     }
 
@@ -88,13 +83,11 @@ impl Courses<'_> {
         cursor: Option<&str>,
     ) -> AppResult<Page<CourseVersionInfo>> {
         self.charge(OpClass::Read).await?;
-        let limit = page::limit(limit)?;
-        let after = page::decode_id_cursor(cursor)?;
+        let want = PageRequest::new(limit, cursor)?;
         let course = course_row(&self.db, slug).await?;
-        let rows = repo::list_versions(&self.db, course.id, after, limit + 1).await?;
-        Ok(page::page_of(
+        let rows = repo::list_versions(&self.db, course.id, want.after, want.fetch()).await?;
+        Ok(want.page(
             rows,
-            limit,
             |r| r.id,
             |r| CourseVersionInfo {
                 version: r.version,
