@@ -79,15 +79,17 @@ where
             .map(QueryParams)
             .map_err(|err| {
                 let path = err.path().to_string();
-                let field = if path == "." {
-                    "query".to_owned()
-                } else {
-                    path
+                let message = err.into_inner().to_string();
+                // A missing parameter is reported at the top; its name is in the message.
+                let missing = message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.strip_suffix('`'));
+                let field = match (path.as_str(), missing) {
+                    (".", Some(name)) => name.to_owned(),
+                    (".", None) => "query".to_owned(),
+                    _ => path,
                 };
-                ApiError(AppError::Validation(vec![FieldError::new(
-                    field,
-                    err.into_inner().to_string(),
-                )]))
+                ApiError(AppError::Validation(vec![FieldError::new(field, message)]))
             })
     }
 }
@@ -212,10 +214,21 @@ fn with_integral_numbers<T: DeserializeOwned>(
                 }
                 _ => false,
             },
+            // Every element is visited (no short circuit): all of them are rewritten.
             serde_json::Value::Array(items) => {
-                items.iter_mut().fold(false, |c, i| integral(i) || c)
+                let mut changed = false;
+                for item in items {
+                    changed |= integral(item);
+                }
+                changed
             }
-            serde_json::Value::Object(map) => map.values_mut().fold(false, |c, i| integral(i) || c),
+            serde_json::Value::Object(map) => {
+                let mut changed = false;
+                for item in map.values_mut() {
+                    changed |= integral(item);
+                }
+                changed
+            }
             _ => false,
         }
     }
