@@ -141,15 +141,32 @@ impl fmt::Debug for Password {
     }
 }
 
-/// Free text of `min` to `max` characters and no control characters, trimmed.
+/// Free text with a length bound and no control characters (tab and newline aside),
+/// trimmed. The bound and the control characters are judged on the text as sent, so that
+/// they mean what the API document's `maxLength` and `pattern` say; the minimum counts
+/// what is left after trimming (blank is empty).
 pub fn bounded_text(
     field: &str,
     raw: &str,
     (min, max): (usize, usize),
 ) -> Result<String, FieldError> {
+    if raw
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    if raw.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
     let s = raw.trim();
-    let n = s.chars().count();
-    if n < min {
+    if s.chars().count() < min {
         return Err(FieldError::new(
             field,
             if min <= 1 {
@@ -157,18 +174,6 @@ pub fn bounded_text(
             } else {
                 format!("must be at least {min} characters")
             },
-        ));
-    }
-    if n > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
         ));
     }
     Ok(s.to_owned())
@@ -289,5 +294,9 @@ mod tests {
         assert!(bounded_text("f", "abcdefghijk", (1, 10)).is_err());
         assert!(bounded_text("f", "a\u{0}b", (1, 10)).is_err());
         assert!(bounded_text("f", "名前🦀", (1, 3)).is_ok());
+        // As sent: the surrounding blanks count towards the bound, and a control
+        // character is refused even where trimming would have removed it.
+        assert!(bounded_text("f", " abcdefghij ", (1, 10)).is_err());
+        assert!(bounded_text("f", "hi\r", (1, 10)).is_err());
     }
 }

@@ -1,14 +1,21 @@
-//! Body extractors that fail with problems, not with the framework's plain-text answers.
+//! Extractors that fail with problems, not with the framework's plain-text answers.
 //!
 //! [`JsonBody`] reads the body itself (within the body limit), checks the media type and
 //! deserialises through `serde_path_to_error`, so a wrong-shaped value is reported as a 422
 //! naming the field, and malformed JSON as a 400 naming the line and column.
+//!
+//! [`QueryParams`] does the same for the query string: a parameter of the wrong type, out
+//! of its enum or longer than its [`Bounded`] length is a 422 naming it.
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
+use axum::http::request::Parts;
 use bytes::Bytes;
 use nexus_core::{AppError, FieldError};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use crate::problem::ApiError;
 
@@ -54,6 +61,73 @@ where
     }
 }
 
+/// The query parameters of a request as a `T`.
+#[derive(Debug, Clone)]
+pub struct QueryParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for QueryParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(QueryParams)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let message = err.into_inner().to_string();
+                // A missing parameter is reported at the top; its name is in the message.
+                let missing = message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.strip_suffix('`'));
+                let field = match (path.as_str(), missing) {
+                    (".", Some(name)) => name.to_owned(),
+                    (".", None) => "query".to_owned(),
+                    _ => path,
+                };
+                ApiError(AppError::Validation(vec![FieldError::new(field, message)]))
+            })
+    }
+}
+
+/// A text parameter of at most `MAX` characters. Its schema states the same bound (used
+/// with `#[param(inline)]`), so the document and the check are one declaration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bounded<const MAX: usize>(pub String);
+
+impl<const MAX: usize> Bounded<MAX> {
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl<'de, const MAX: usize> Deserialize<'de> for Bounded<MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.chars().count() > MAX {
+            return Err(serde::de::Error::custom(format!(
+                "must be at most {MAX} characters"
+            )));
+        }
+        Ok(Bounded(s))
+    }
+}
+
+impl<const MAX: usize> utoipa::PartialSchema for Bounded<MAX> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(MAX))
+            .into()
+    }
+}
+
+impl<const MAX: usize> utoipa::ToSchema for Bounded<MAX> {}
+
 /// Deserialises `bytes`, classifying failures as 400 (not JSON) or 422 (wrong shape).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
@@ -79,7 +153,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .into());
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    let value = match serde_path_to_error::deserialize(&mut de) {
+        Err(err) if err.inner().classify() == serde_json::error::Category::Data => {
+            // The retry reads the whole text as one value, trailing data included.
+            match with_integral_numbers(bytes) {
+                Some(Ok(value)) => return Ok(value),
+                Some(Err(retried)) => Err(retried),
+                None => Err(err),
+            }
+        }
+        other => other,
+    };
+    let value = value.map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
@@ -108,6 +193,47 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )))
     })?;
     Ok(value)
+}
+
+/// JSON has one number type, and JSON Schema counts `3.0` as an integer: a body that
+/// failed to fit only because an integer field was spelled with a zero fraction is read
+/// again with such numbers as integers. `None` when the body has none (the first error
+/// stands), so the common path parses once.
+fn with_integral_numbers<T: DeserializeOwned>(
+    bytes: &[u8],
+) -> Option<Result<T, serde_path_to_error::Error<serde_json::Error>>> {
+    fn integral(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) => match n.as_f64() {
+                // Within ±2^53 every f64 is exact, so the integer is the number written.
+                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let i = f as i64;
+                    *n = i.into();
+                    true
+                }
+                _ => false,
+            },
+            // Every element is visited (no short circuit): all of them are rewritten.
+            serde_json::Value::Array(items) => {
+                let mut changed = false;
+                for item in items {
+                    changed |= integral(item);
+                }
+                changed
+            }
+            serde_json::Value::Object(map) => {
+                let mut changed = false;
+                for item in map.values_mut() {
+                    changed |= integral(item);
+                }
+                changed
+            }
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    integral(&mut value).then(|| serde_path_to_error::deserialize(value))
 }
 
 /// Deepest nesting of arrays and objects accepted. No Nexus input needs more than a few
@@ -195,6 +321,15 @@ mod tests {
         let (k, field) = kind(parse_json(br#""just a string""#));
         assert_eq!(k, ErrorKind::Validation);
         assert_eq!(field, "body");
+    }
+
+    #[test]
+    fn an_integer_may_have_a_zero_fraction() {
+        let shape: Shape = parse_json(br#"{"name":"x","inner":{"count":3.0}}"#).unwrap();
+        assert_eq!(shape.inner.count, 3);
+        let (k, field) = kind(parse_json(br#"{"name":"x","inner":{"count":3.5}}"#));
+        assert_eq!(k, ErrorKind::Validation);
+        assert_eq!(field, "inner.count");
     }
 
     #[test]

@@ -103,7 +103,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of [`routes`].
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    openapi::finish(routes().split_for_parts().1)
+    let mut api = openapi::finish(routes().split_for_parts().1);
+    openapi::declare_registered(&mut api, &nexus_service::domain_registry());
+    api
 }
 
 /// The application.
@@ -114,12 +116,14 @@ pub fn build_router(state: AppState) -> Router {
 /// `routes` behind the full middleware stack, with Swagger UI and the problem fallback.
 pub fn assemble(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
     let (router, api) = routes.split_for_parts();
-    let api = openapi::finish(api);
+    let mut api = openapi::finish(api);
+    openapi::declare_registered(&mut api, &state.services.registry);
+    let guard = safety::Guard {
+        state: state.clone(),
+        secured: Arc::new(safety::Secured::of(&api)),
+    };
     let router = router
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            safety::guard,
-        ))
+        .route_layer(axum::middleware::from_fn_with_state(guard, safety::guard))
         .merge(
             SwaggerUi::new("/docs")
                 .url("/api/openapi.json", api)

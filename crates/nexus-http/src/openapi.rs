@@ -53,6 +53,73 @@ token (`nxp_…`, from `/api/v1/me/tokens`) whose `read` scope cannot change any
 )]
 pub struct ApiDoc;
 
+/// The schema of `cursor` on lists paged by id ([`nexus_service::page`] decodes exactly
+/// what it matches).
+pub fn id_cursor() -> utoipa::openapi::schema::Object {
+    cursor(nexus_service::page::ID_CURSOR_PATTERN)
+}
+
+/// The schema of `cursor` on lists paged by time and id (`GET /notes`).
+pub fn time_cursor() -> utoipa::openapi::schema::Object {
+    cursor(nexus_service::page::TIME_CURSOR_PATTERN)
+}
+
+/// The schema of a job's `state` filter.
+pub fn job_state() -> utoipa::openapi::schema::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(nexus_service::jobs::STATES))
+        .build()
+}
+
+/// Declares what a server registers at start-up, which no annotation can name: the job
+/// kinds (the `kind` filter of `GET /api/v1/admin/jobs`) and the event types (the
+/// `events` of a new webhook).
+pub fn declare_registered(
+    api: &mut utoipa::openapi::OpenApi,
+    registry: &nexus_service::jobs::Registry,
+) {
+    let kinds: Vec<&str> = registry.job_names().collect();
+    let param = api
+        .paths
+        .paths
+        .get_mut("/api/v1/admin/jobs")
+        .and_then(|item| item.get.as_mut())
+        .and_then(|op| op.parameters.as_mut())
+        .and_then(|params| params.iter_mut().find(|p| p.name == "kind"));
+    if let Some(param) = param {
+        param.schema = Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(kinds))
+                .into(),
+        );
+    }
+    let events: Vec<&str> = registry.event_types().map(|e| e.name).collect();
+    let webhook = api
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("CreateWebhook"));
+    if let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(object))) = webhook
+        && let Some(RefOr::T(utoipa::openapi::schema::Schema::Array(array))) =
+            object.properties.get_mut("events")
+    {
+        array.items = utoipa::openapi::schema::ArrayItems::RefOrSchema(Box::new(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(events))
+                .into(),
+        ));
+    }
+}
+
+fn cursor(pattern: &str) -> utoipa::openapi::schema::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .build()
+}
+
 /// Adds the bearer security scheme and the problem answers every operation can give.
 pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let components = api.components.get_or_insert_with(Default::default);
@@ -88,7 +155,62 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             mark_replayable(op);
         }
     }
+    challenge_needs_its_fields(&mut api);
     api
+}
+
+/// Text with at least one character that is neither blank nor a control character: what
+/// the request types declare for required free text (`bounded_text` with a minimum of 1).
+const NONBLANK_TEXT: &str = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$";
+
+/// A new challenge needs `problem`, `solution` and `outcome` (`rules::challenge_complete`):
+/// a rule across fields, which annotations cannot state, so `CreateNote` becomes "its
+/// fields, and either a kind other than challenge or the three of them".
+fn challenge_needs_its_fields(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, Schema};
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    let other_kinds: Vec<String> = match components.schemas.get("NoteKind") {
+        Some(RefOr::T(Schema::Object(kind))) => kind
+            .enum_values
+            .iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .filter(|k| *k != "challenge")
+            .map(str::to_owned)
+            .collect(),
+        _ => return,
+    };
+    let Some(RefOr::T(create)) = components.schemas.remove("CreateNote") else {
+        return;
+    };
+    let fields = ["problem", "solution", "outcome"];
+    let mut challenge = ObjectBuilder::new();
+    for field in fields {
+        challenge = challenge.property(
+            field,
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(NONBLANK_TEXT)),
+        );
+        challenge = challenge.required(field);
+    }
+    let either = AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new().property(
+                "kind",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(other_kinds)),
+            ),
+        )
+        .item(challenge);
+    let whole = AllOfBuilder::new().item(create).item(either);
+    components.schemas.insert(
+        "CreateNote".to_owned(),
+        RefOr::T(Schema::AllOf(whole.build())),
+    );
 }
 
 fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
@@ -136,17 +258,22 @@ fn add_idempotency(op: &mut Operation) {
         .required(utoipa::openapi::Required::False)
         .description(Some(
             "Makes retries safe: the same key with the same body answers the first answer \
-             again instead of acting twice. 1-255 visible ASCII characters, e.g. a UUID.",
+             again instead of acting twice. 1-255 visible ASCII characters other than `\"`, \
+             bare or in quotes, e.g. a UUID; any other value is 400. Ignored on an anonymous \
+             request to an operation that needs credentials (401).",
         ))
         .schema(Some(
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(255)),
+                .pattern(Some(crate::safety::IDEMPOTENCY_KEY_PATTERN)),
         ))
         .build();
     op.parameters.get_or_insert_with(Vec::new).push(param);
     for (status, description) in [
+        (
+            "400",
+            "The request could not be parsed (malformed JSON or parameters, or a malformed `Idempotency-Key`).",
+        ),
         (
             "409",
             "A request with this `Idempotency-Key` is still in progress (or a conflict with current state).",

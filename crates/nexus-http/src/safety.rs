@@ -52,8 +52,68 @@ pub const RATELIMIT_POLICY: &str = "ratelimit-policy";
 /// Longest stored answer; POST answers are single objects, far below this.
 const MAX_STORED_BODY: usize = 1024 * 1024;
 
+/// What the middleware needs: the application and which operations require credentials.
+#[derive(Clone)]
+pub struct Guard {
+    pub state: AppState,
+    pub secured: Arc<Secured>,
+}
+
+/// The operations whose description requires credentials (`security` in the OpenAPI
+/// document), by method and route template. An anonymous request to one of them gets its
+/// 401 before its `Idempotency-Key` is looked at: a key is never claimed, compared or
+/// replayed for a request that was never going to be allowed.
+#[derive(Debug, Default)]
+pub struct Secured(std::collections::HashSet<(Method, String)>);
+
+impl Secured {
+    pub fn of(api: &utoipa::openapi::OpenApi) -> Self {
+        let mut set = std::collections::HashSet::new();
+        for (path, item) in &api.paths.paths {
+            for (method, op) in [
+                (Method::GET, &item.get),
+                (Method::POST, &item.post),
+                (Method::PUT, &item.put),
+                (Method::PATCH, &item.patch),
+                (Method::DELETE, &item.delete),
+            ] {
+                if op.as_ref().is_some_and(requires_credentials) {
+                    set.insert((method, path.clone()));
+                }
+            }
+        }
+        Secured(set)
+    }
+
+    fn requires_credentials_for(&self, req: &Request) -> bool {
+        // The document spells parameters `{slug}`, as axum's route templates do.
+        req.extensions()
+            .get::<axum::extract::MatchedPath>()
+            .is_some_and(|p| {
+                self.0
+                    .contains(&(req.method().clone(), p.as_str().to_owned()))
+            })
+    }
+}
+
+/// Whether an operation's description demands credentials: it names a security scheme,
+/// and no alternative of its `security` is the empty one (credentials optional).
+fn requires_credentials(op: &utoipa::openapi::path::Operation) -> bool {
+    op.security.as_ref().is_some_and(|alternatives| {
+        !alternatives.is_empty()
+            && alternatives.iter().all(|requirement| {
+                serde_json::to_value(requirement)
+                    .is_ok_and(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+            })
+    })
+}
+
 /// The middleware; see the module documentation.
-pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn guard(
+    State(Guard { state, secured }): State<Guard>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -74,11 +134,15 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         Some(u) => format!("u:{}", u.id),
         None => format!("ip:{ip}"),
     };
+    let anonymous = user.is_none();
     if let Some(u) = user {
         req.extensions_mut().insert(Resolved(u));
     }
 
-    if req.method() == Method::POST && req.headers().contains_key(IDEMPOTENCY_KEY) {
+    if req.method() == Method::POST
+        && req.headers().contains_key(IDEMPOTENCY_KEY)
+        && !(anonymous && secured.requires_credentials_for(&req))
+    {
         return idempotent(&state, subject, req, next)
             .await
             .unwrap_or_else(IntoResponse::into_response);
@@ -276,24 +340,29 @@ fn in_progress() -> ApiError {
     ))
 }
 
-/// The key as sent; the draft defines it as a structured-field string, so surrounding
-/// quotes are accepted and removed.
+/// The form of `Idempotency-Key` the document declares and [`idempotency_key`] accepts:
+/// 1-255 visible ASCII characters other than `"`, bare or quoted (the draft defines the
+/// key as a structured-field string, `"…"`).
+pub const IDEMPOTENCY_KEY_PATTERN: &str = r#"^("[!#-~]{1,255}"|[!#-~]{1,255})$"#;
+
+/// The key as sent, without its quotes.
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     let bad = || {
         ApiError(AppError::BadRequest(
-            "Idempotency-Key must be 1-255 visible ASCII characters".into(),
+            "Idempotency-Key must be 1-255 visible ASCII characters other than `\"`, bare or in quotes"
+                .into(),
         ))
     };
     let raw = headers
         .get(IDEMPOTENCY_KEY)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(bad)?
-        .trim();
-    let key = raw
-        .strip_prefix('"')
-        .and_then(|k| k.strip_suffix('"'))
-        .unwrap_or(raw);
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        .ok_or_else(bad)?;
+    let key = match raw.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
+        Some(quoted) => quoted,
+        None => raw,
+    };
+    let visible = |b: u8| b != b'"' && (0x21..=0x7e).contains(&b);
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(visible) {
         return Err(bad());
     }
     Ok(key.to_owned())
@@ -406,6 +475,16 @@ mod tests {
         assert!(idempotency_key(&h).is_err());
         h.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("\"\""));
         assert!(idempotency_key(&h).is_err());
+        h.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("\"open"));
+        assert!(idempotency_key(&h).is_err());
+        h.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("in\"side"));
+        assert!(idempotency_key(&h).is_err());
+        let longest = "k".repeat(255);
+        h.insert(
+            IDEMPOTENCY_KEY,
+            HeaderValue::from_str(&format!("\"{longest}\"")).unwrap(),
+        );
+        assert_eq!(idempotency_key(&h).unwrap(), longest);
         let long = "k".repeat(256);
         h.insert(IDEMPOTENCY_KEY, HeaderValue::from_str(&long).unwrap());
         assert!(idempotency_key(&h).is_err());

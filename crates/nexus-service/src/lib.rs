@@ -105,6 +105,12 @@ fn registry(extra: &[Registration]) -> jobs::Registry {
     registry
 }
 
+/// What the domains register, without a running service (for the API document, which
+/// names the job kinds and event types).
+pub fn domain_registry() -> jobs::Registry {
+    registry(&[])
+}
+
 /// Checks the parts of the configuration that name what the domains register (job
 /// kinds in `jobs.max_attempts`, schedules in `jobs.schedules`).
 pub fn check_settings(settings: &Settings) -> Result<(), String> {

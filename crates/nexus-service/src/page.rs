@@ -1,11 +1,11 @@
 //! Cursor pagination: `limit` (default 20, at most 100) and an opaque `cursor`.
 //!
-//! A cursor is the position after the last item of a page, base64url-encoded with a
-//! version tag, so clients treat it as opaque and the format can change without breaking
-//! links already handed out.
+//! A cursor is the position after the last item of a page, behind a version tag (`v2.`,
+//! `t2.`). Clients treat it as opaque, but its shape is declared in the OpenAPI document
+//! ([`ID_CURSOR_PATTERN`], [`TIME_CURSOR_PATTERN`]) and the decoders accept exactly that
+//! shape: anything else is a 422 naming `cursor`, and anything of that shape is a valid
+//! position (past the end, it is an empty page).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nexus_core::{AppError, FieldError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -33,22 +33,33 @@ pub fn limit(raw: Option<u32>) -> Result<u32, AppError> {
     }
 }
 
+/// What an id cursor looks like; the OpenAPI document declares it, and [`decode_id_cursor`]
+/// accepts exactly what it matches.
+pub const ID_CURSOR_PATTERN: &str = r"^v2\.[0-9a-f]{32}$";
+
 pub fn encode_id_cursor(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1:{id}"))
+    format!("v2.{}", id.simple())
+}
+
+fn bad_cursor() -> AppError {
+    AppError::Validation(vec![FieldError::new(
+        "cursor",
+        "is not a cursor this API issued",
+    )])
+}
+
+/// 32 lowercase hex digits: the one spelling of an id in a cursor.
+fn cursor_id(hex: &str) -> Option<Uuid> {
+    let plain = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    plain.then(|| Uuid::parse_str(hex).ok()).flatten()
 }
 
 pub fn decode_id_cursor(raw: Option<&str>) -> Result<Option<Uuid>, AppError> {
     let Some(raw) = raw else { return Ok(None) };
-    let bad = || {
-        AppError::Validation(vec![FieldError::new(
-            "cursor",
-            "is not a cursor this API issued",
-        )])
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let id = text.strip_prefix("v1:").ok_or_else(bad)?;
-    Uuid::parse_str(id).map(Some).map_err(|_| bad())
+    raw.strip_prefix("v2.")
+        .and_then(cursor_id)
+        .map(Some)
+        .ok_or_else(bad_cursor)
 }
 
 /// One page asked of a list in id order: how many items, and the id of the last item
@@ -106,31 +117,40 @@ impl PageRequest {
     }
 }
 
+/// What a time cursor looks like: seconds and nanoseconds since the Unix epoch, then the
+/// id. Eleven digits of seconds reach past the year 5000, far beyond any stored time.
+pub const TIME_CURSOR_PATTERN: &str = r"^t2\.[0-9]{1,11}\.[0-9]{1,9}\.[0-9a-f]{32}$";
+
 /// A cursor for lists ordered by a timestamp and then id (e.g. "recently updated").
 pub fn encode_time_cursor(at: chrono::DateTime<chrono::Utc>, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("t1:{}|{id}", at.to_rfc3339()))
+    // A leap second is carried in the nanoseconds (up to 1,999,999,999); the cursor keeps
+    // to nine digits, a nanosecond early, which changes no order between stored times.
+    let nanos = at.timestamp_subsec_nanos().min(999_999_999);
+    format!("t2.{}.{nanos}.{}", at.timestamp(), id.simple())
+}
+
+fn digits(s: &str, max: usize) -> Option<u64> {
+    let plain = (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    plain.then(|| s.parse().ok()).flatten()
 }
 
 pub fn decode_time_cursor(
     raw: Option<&str>,
 ) -> Result<Option<(chrono::DateTime<chrono::Utc>, Uuid)>, AppError> {
     let Some(raw) = raw else { return Ok(None) };
-    let bad = || {
-        AppError::Validation(vec![FieldError::new(
-            "cursor",
-            "is not a cursor this API issued for this order",
-        )])
+    let mut parts = raw.strip_prefix("t2.").ok_or_else(bad_cursor)?.split('.');
+    let (Some(secs), Some(nanos), Some(id), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad_cursor());
     };
-    let text =
-        String::from_utf8(URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
-    let (at, id) = text
-        .strip_prefix("t1:")
-        .and_then(|r| r.split_once('|'))
-        .ok_or_else(bad)?;
-    let at = chrono::DateTime::parse_from_rfc3339(at)
-        .map_err(|_| bad())?
-        .with_timezone(&chrono::Utc);
-    Ok(Some((at, Uuid::parse_str(id).map_err(|_| bad())?)))
+    let secs = digits(secs, 11).and_then(|s| i64::try_from(s).ok());
+    let nanos = digits(nanos, 9).and_then(|n| u32::try_from(n).ok());
+    let at = secs
+        .zip(nanos)
+        .and_then(|(s, n)| chrono::DateTime::from_timestamp(s, n))
+        .ok_or_else(bad_cursor)?;
+    Ok(Some((at, cursor_id(id).ok_or_else(bad_cursor)?)))
 }
 
 #[cfg(test)]
@@ -144,9 +164,40 @@ mod tests {
             decode_id_cursor(Some(&encode_id_cursor(id))).unwrap(),
             Some(id)
         );
-        for bad in ["", "!!!", "djE6bm90LWEtdXVpZA", "eHl6"] {
+        for bad in [
+            "",
+            "!!!",
+            "djE6bm90LWEtdXVpZA",
+            "eHl6",
+            "v2.0",
+            "v2.ABCDEF00000000000000000000000000",
+        ] {
             assert!(decode_id_cursor(Some(bad)).is_err(), "{bad}");
         }
+        let at = chrono::Utc::now();
+        let decoded = decode_time_cursor(Some(&encode_time_cursor(at, id))).unwrap();
+        assert_eq!(decoded, Some((at, id)));
+        for bad in [
+            "t2.1.2",
+            "t2.1.2.3.4",
+            "t2.-1.0.00000000000000000000000000000000",
+            "t2.123456789012.0.00000000000000000000000000000000",
+        ] {
+            assert!(decode_time_cursor(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_cursor_of_the_declared_shape_decodes() {
+        let id = "v2.0123456789abcdef0123456789abcdef";
+        assert!(decode_id_cursor(Some(id)).unwrap().is_some());
+        let time = "t2.99999999999.999999999.ffffffffffffffffffffffffffffffff";
+        assert!(decode_time_cursor(Some(time)).unwrap().is_some());
+        assert!(
+            decode_time_cursor(Some("t2.0.0.00000000000000000000000000000000"))
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

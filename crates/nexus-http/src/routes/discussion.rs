@@ -2,7 +2,7 @@
 //! `/api/v1/proposals/{id}/*`, `/api/v1/reports*` and `/api/v1/me/{follows,bookmarks,feed}`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use nexus_service::hub::discussion::{
     Bookmark, Comment, CreateComment, CreateProposal, CreateReport, Proposal, RejectProposal,
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Authed, Caller};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiResult, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -45,7 +45,7 @@ pub struct PageParams {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(max_length = 200)]
+    #[param(schema_with = crate::openapi::id_cursor)]
     cursor: Option<String>,
 }
 
@@ -55,7 +55,7 @@ pub struct PageParams {
 ///
 /// Pages count threads; every reply of a thread comes with it. A deleted comment keeps its
 /// place with `deleted: true`, no author and an empty body.
-#[utoipa::path(get, path = "/api/v1/notes/{slug}/comments", tag = "discussion",
+#[utoipa::path(get, path = "/api/v1/notes/{slug}/comments", tag = "discussion", security((), ("bearer" = [])),
     params(("slug" = String, Path, description = "The note's slug."), PageParams),
     responses(
         (status = 200, description = "A page of threads.", body = Page<Comment>),
@@ -65,7 +65,7 @@ async fn list_comments(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(slug): Path<String>,
-    Query(p): Query<PageParams>,
+    QueryParams(p): QueryParams<PageParams>,
 ) -> ApiResult<Json<Page<Comment>>> {
     Ok(Json(
         s.services
@@ -146,7 +146,7 @@ async fn list_proposals(
     State(s): State<AppState>,
     Authed(u): Authed,
     Path(slug): Path<String>,
-    Query(p): Query<PageParams>,
+    QueryParams(p): QueryParams<PageParams>,
 ) -> ApiResult<Json<Page<Proposal>>> {
     Ok(Json(
         s.services
@@ -255,7 +255,7 @@ pub struct ReportParams {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(max_length = 200)]
+    #[param(schema_with = crate::openapi::id_cursor)]
     cursor: Option<String>,
 }
 
@@ -266,7 +266,7 @@ pub struct ReportParams {
 async fn list_reports(
     State(s): State<AppState>,
     Authed(u): Authed,
-    Query(p): Query<ReportParams>,
+    QueryParams(p): QueryParams<ReportParams>,
 ) -> ApiResult<Json<Page<Report>>> {
     Ok(Json(
         s.services
@@ -353,7 +353,7 @@ async fn unfollow_topic(
 async fn list_bookmarks(
     State(s): State<AppState>,
     Authed(u): Authed,
-    Query(p): Query<PageParams>,
+    QueryParams(p): QueryParams<PageParams>,
 ) -> ApiResult<Json<Page<Bookmark>>> {
     Ok(Json(
         s.services
@@ -400,7 +400,7 @@ async fn unbookmark_note(
 async fn feed(
     State(s): State<AppState>,
     Authed(u): Authed,
-    Query(p): Query<PageParams>,
+    QueryParams(p): QueryParams<PageParams>,
 ) -> ApiResult<Json<Page<NoteListItem>>> {
     Ok(Json(
         s.services

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use nexus_core::hub::NoteKind;
@@ -21,8 +21,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{Authed, Caller};
-use crate::extract::JsonBody;
-use crate::problem::{ApiResult, Problem};
+use crate::extract::{Bounded, JsonBody, QueryParams};
+use crate::problem::{ApiError, ApiResult, Problem};
 use nexus_core::AppError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -45,16 +45,26 @@ fn etag(version: i32) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("\"v0\""))
 }
 
-/// The version named by `If-Match` (`"v3"`); `Some(-1)` for a value that names no version
-/// of ours, so it fails as stale rather than as missing.
-fn if_match(headers: &HeaderMap) -> Option<i32> {
-    let raw = headers.get(header::IF_MATCH)?.to_str().unwrap_or("");
-    let v = raw
-        .trim()
-        .trim_matches('"')
-        .strip_prefix('v')
+/// The version named by `If-Match`: its one form is the `ETag` this API sends, `"v3"`
+/// (the pattern the document declares for it). Absent is `None` (the service answers 428
+/// when a version is needed); any other value is malformed, a 400.
+fn if_match(headers: &HeaderMap) -> Result<Option<i32>, ApiError> {
+    let Some(raw) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let version = raw
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("\"v"))
+        .and_then(|v| v.strip_suffix('"'))
+        .filter(|n| (1..=9).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|n| n.parse().ok());
-    Some(v.unwrap_or(-1))
+    match version {
+        Some(v) => Ok(Some(v)),
+        None => Err(ApiError(AppError::BadRequest(
+            "If-Match must be the ETag of a version of this note, e.g. \"v3\"".into(),
+        ))),
+    }
 }
 
 fn not_modified(headers: &HeaderMap, tag: &HeaderValue) -> bool {
@@ -167,14 +177,14 @@ async fn related_topics(
 #[into_params(parameter_in = Query)]
 pub struct NotesParams {
     /// Only notes in this topic (slug).
-    #[param(max_length = 80)]
-    topic: Option<String>,
+    #[param(inline)]
+    topic: Option<Bounded<80>>,
     kind: Option<NoteKind>,
     /// Only notes by this handle.
-    #[param(max_length = 30)]
-    author: Option<String>,
-    #[param(max_length = 40)]
-    tag: Option<String>,
+    #[param(inline)]
+    author: Option<Bounded<30>>,
+    #[param(inline)]
+    tag: Option<Bounded<40>>,
     /// `published` (default); `draft` or `archived` list the caller's own.
     status: Option<NoteStatus>,
     /// `newest` (default) or `updated`.
@@ -182,24 +192,24 @@ pub struct NotesParams {
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 200)]
+    /// `next_cursor` of the previous page (of either order).
+    #[param(schema_with = crate::openapi::time_cursor)]
     cursor: Option<String>,
 }
 
 /// List notes, newest first, with filters and cursor pagination.
-#[utoipa::path(get, path = "/api/v1/notes", tag = "hub", params(NotesParams),
+#[utoipa::path(get, path = "/api/v1/notes", tag = "hub", security((), ("bearer" = [])), params(NotesParams),
     responses((status = 200, description = "A page of notes.", body = Page<NoteListItem>)))]
 async fn list_notes(
     State(s): State<AppState>,
     Caller(who): Caller,
-    Query(p): Query<NotesParams>,
+    QueryParams(p): QueryParams<NotesParams>,
 ) -> ApiResult<Response> {
     let q = NoteQuery {
-        topic: p.topic,
+        topic: p.topic.map(Bounded::into_inner),
         kind: p.kind,
-        author: p.author,
-        tag: p.tag,
+        author: p.author.map(Bounded::into_inner),
+        tag: p.tag.map(Bounded::into_inner),
         status: p.status,
         sort: p.sort.unwrap_or_default(),
         limit: p.limit,
@@ -232,7 +242,7 @@ async fn create_note(
 /// One note. Drafts are visible to their author only.
 ///
 /// Honours `If-None-Match` with the `ETag` (304).
-#[utoipa::path(get, path = "/api/v1/notes/{slug}", tag = "hub",
+#[utoipa::path(get, path = "/api/v1/notes/{slug}", tag = "hub", security((), ("bearer" = [])),
     params(("slug" = String, Path, description = "The note's slug."),
            ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer.")),
     responses(
@@ -257,9 +267,11 @@ async fn get_note(
 /// Change a note (author or admin). Requires `If-Match` with the current `ETag`.
 #[utoipa::path(patch, path = "/api/v1/notes/{slug}", tag = "hub", security(("bearer" = [])), request_body = UpdateNote,
     params(("slug" = String, Path, description = "The note's slug."),
-           ("If-Match" = String, Header, description = "The ETag of the version being changed.")),
+           ("If-Match" = String, Header, pattern = r#"^"v[0-9]{1,9}"$"#,
+            description = "The ETag of the version being changed, as sent (`\"v3\"`).")),
     responses(
         (status = 200, description = "The new version.", body = NoteDetail, headers(("ETag" = String, description = "The new version."))),
+        (status = 400, description = "Malformed JSON, or an If-Match that is not an ETag of this API.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such note visible to the caller.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The note is archived.", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Someone changed the note since that ETag.", body = Problem, content_type = "application/problem+json"),
@@ -276,7 +288,7 @@ async fn patch_note(
         .services
         .hub()
         .notes()
-        .update(&u, &slug, if_match(&headers), input)
+        .update(&u, &slug, if_match(&headers)?, input)
         .await?;
     with_etag(note, StatusCode::OK)
 }
@@ -298,7 +310,7 @@ async fn archive_note(
 }
 
 /// A note's revisions, newest first.
-#[utoipa::path(get, path = "/api/v1/notes/{slug}/revisions", tag = "hub",
+#[utoipa::path(get, path = "/api/v1/notes/{slug}/revisions", tag = "hub", security((), ("bearer" = [])),
     params(("slug" = String, Path, description = "The note's slug.")),
     responses(
         (status = 200, description = "The revisions.", body = Vec<RevisionInfo>),
@@ -313,7 +325,7 @@ async fn list_revisions(
 }
 
 /// One revision's content.
-#[utoipa::path(get, path = "/api/v1/notes/{slug}/revisions/{n}", tag = "hub",
+#[utoipa::path(get, path = "/api/v1/notes/{slug}/revisions/{n}", tag = "hub", security((), ("bearer" = [])),
     params(("slug" = String, Path, description = "The note's slug."), ("n" = i32, Path, description = "The revision number.")),
     responses(
         (status = 200, description = "The revision.", body = Revision),
@@ -356,7 +368,7 @@ pub struct DiffParams {
 }
 
 /// A unified diff between two revisions.
-#[utoipa::path(get, path = "/api/v1/notes/{slug}/diff", tag = "hub",
+#[utoipa::path(get, path = "/api/v1/notes/{slug}/diff", tag = "hub", security((), ("bearer" = [])),
     params(("slug" = String, Path, description = "The note's slug."), DiffParams),
     responses(
         (status = 200, description = "The diff.", body = RevisionDiff),
@@ -366,7 +378,7 @@ async fn diff(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(slug): Path<String>,
-    Query(p): Query<DiffParams>,
+    QueryParams(p): QueryParams<DiffParams>,
 ) -> ApiResult<Json<RevisionDiff>> {
     Ok(Json(
         s.services
@@ -378,7 +390,7 @@ async fn diff(
 }
 
 /// Published notes that link to this one.
-#[utoipa::path(get, path = "/api/v1/notes/{slug}/backlinks", tag = "hub",
+#[utoipa::path(get, path = "/api/v1/notes/{slug}/backlinks", tag = "hub", security((), ("bearer" = [])),
     params(("slug" = String, Path, description = "The note's slug.")),
     responses(
         (status = 200, description = "Linking notes, newest first.", body = Vec<NoteListItem>),
@@ -397,11 +409,11 @@ async fn backlinks(
 pub struct SearchQueryParams {
     /// Words (all must match), `"exact phrases"`, `-excluded` words, and `OR` between
     /// alternatives. Punctuation is ignored.
-    #[param(max_length = 500, example = "\"borrow checker\" lifetimes -unsafe")]
-    q: String,
+    #[param(inline, example = "\"borrow checker\" lifetimes -unsafe")]
+    q: Bounded<500>,
     /// Only notes in this topic (slug).
-    #[param(max_length = 80)]
-    topic: Option<String>,
+    #[param(inline)]
+    topic: Option<Bounded<80>>,
     kind: Option<NoteKind>,
     /// 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -414,15 +426,15 @@ pub struct SearchQueryParams {
     responses((status = 200, description = "Matches.", body = SearchResults)))]
 async fn search(
     State(s): State<AppState>,
-    Query(p): Query<SearchQueryParams>,
+    QueryParams(p): QueryParams<SearchQueryParams>,
 ) -> ApiResult<Json<SearchResults>> {
     Ok(Json(
         s.services
             .hub()
             .search()
             .run(SearchParams {
-                q: p.q,
-                topic: p.topic,
+                q: p.q.into_inner(),
+                topic: p.topic.map(Bounded::into_inner),
                 kind: p.kind,
                 limit: p.limit,
             })

@@ -1,7 +1,7 @@
 //! `/api/v1/auth/*`, `/api/v1/me*`, `/api/v1/users/*` and `/api/v1/admin/users*`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use nexus_core::identity::Role;
 use nexus_service::identity::{
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Authed, ClientIp};
-use crate::extract::JsonBody;
+use crate::extract::{Bounded, JsonBody, QueryParams};
 use crate::problem::ApiResult;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -315,13 +315,13 @@ pub struct AdminUsersParams {
     /// Only disabled (`true`) or enabled (`false`) users.
     disabled: Option<bool>,
     /// Only handles starting with this.
-    #[param(max_length = 30)]
-    handle: Option<String>,
+    #[param(inline)]
+    handle: Option<Bounded<30>>,
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(max_length = 200)]
+    #[param(schema_with = crate::openapi::id_cursor)]
     cursor: Option<String>,
 }
 
@@ -331,12 +331,12 @@ pub struct AdminUsersParams {
 async fn admin_list_users(
     State(s): State<AppState>,
     Authed(user): Authed,
-    Query(p): Query<AdminUsersParams>,
+    QueryParams(p): QueryParams<AdminUsersParams>,
 ) -> ApiResult<Json<Page<AdminUser>>> {
     let q = AdminUserQuery {
         role: p.role,
         disabled: p.disabled,
-        handle_prefix: p.handle,
+        handle_prefix: p.handle.map(Bounded::into_inner),
         limit: p.limit,
         cursor: p.cursor,
     };

@@ -1,7 +1,7 @@
 //! `/api/v1/admin/jobs*`: the background job ledger, for admins.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use nexus_service::jobs::admin::{JobList, JobQuery, JobView};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Authed;
+use crate::extract::QueryParams;
 use crate::problem::ApiResult;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -24,16 +25,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct JobsParams {
     /// Only jobs in this state.
-    #[param(example = "dead")]
+    #[param(schema_with = crate::openapi::job_state, example = "dead")]
     state: Option<String>,
-    /// Only jobs of this kind.
+    /// Only jobs of this kind (the kinds this server registers).
     #[param(example = "email.send")]
     kind: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(max_length = 200)]
+    #[param(schema_with = crate::openapi::id_cursor)]
     cursor: Option<String>,
 }
 
@@ -44,7 +45,7 @@ struct JobsParams {
 async fn list_jobs(
     State(s): State<AppState>,
     Authed(user): Authed,
-    Query(p): Query<JobsParams>,
+    QueryParams(p): QueryParams<JobsParams>,
 ) -> ApiResult<Json<JobList>> {
     let q = JobQuery {
         state: p.state,

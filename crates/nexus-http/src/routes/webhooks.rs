@@ -1,7 +1,7 @@
 //! `/api/v1/webhooks*`: endpoints that receive signed event deliveries.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use nexus_service::page::Page;
 use nexus_service::webhooks::{
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Authed;
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiResult, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -103,7 +103,7 @@ struct DeliveriesParams {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(max_length = 200)]
+    #[param(schema_with = crate::openapi::id_cursor)]
     cursor: Option<String>,
 }
 
@@ -119,7 +119,7 @@ async fn list_deliveries(
     State(s): State<AppState>,
     Authed(u): Authed,
     Path(id): Path<Uuid>,
-    Query(p): Query<DeliveriesParams>,
+    QueryParams(p): QueryParams<DeliveriesParams>,
 ) -> ApiResult<Json<Page<Delivery>>> {
     Ok(Json(
         s.services

@@ -24,20 +24,33 @@ pub struct Topic {
 #[serde(deny_unknown_fields)]
 pub struct CreateTopic {
     /// Derived from the title when absent.
-    #[schema(example = "distributed-systems", max_length = 80)]
+    #[schema(
+        example = "distributed-systems",
+        max_length = 80,
+        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+    )]
     pub slug: Option<String>,
-    #[schema(example = "Distributed systems", min_length = 1, max_length = 120)]
+    #[schema(
+        example = "Distributed systems",
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub title: String,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTopic {
-    #[schema(min_length = 1, max_length = 120)]
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub title: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub description: Option<String>,
 }
 
@@ -97,35 +110,81 @@ pub struct NoteListItem {
     pub created_at: DateTime<Utc>,
 }
 
+/// A tag as a client may send it (the schema of the items of `tags`): a slug of at most
+/// [`TAG_MAX_CHARS`](super::rules::TAG_MAX_CHARS) characters, in any case and with blanks
+/// around it, which `rules::tags` trims and lowercases.
+pub struct TagInput;
+
+/// The blanks `str::trim` removes that are not control characters, then a slug in any case.
+const TAG_PATTERN: &str = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[A-Za-z0-9]+(-[A-Za-z0-9]+)*[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$";
+
+impl utoipa::PartialSchema for TagInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(super::rules::TAG_MAX_CHARS))
+            .pattern(Some(TAG_PATTERN))
+            .into()
+    }
+}
+
+impl ToSchema for TagInput {}
+
+/// The statuses a client may set (the schema of `status` in a new note or an edit):
+/// `archived` is reached with DELETE only (`rules::new_status`, `rules::edit_status`).
+pub struct StatusInput;
+
+impl utoipa::PartialSchema for StatusInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some([
+                NoteStatus::Draft.as_str(),
+                NoteStatus::Published.as_str(),
+            ]))
+            .into()
+    }
+}
+
+impl ToSchema for StatusInput {}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateNote {
-    #[schema(example = "CAP theorem", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "CAP theorem",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub title: String,
     pub kind: NoteKind,
     /// Markdown. `[[slug]]` and `[[Title]]` link to other notes.
     #[schema(
         example = "Pick two of [[consistency]], availability and partition tolerance.",
-        max_length = 100000
+        max_length = 100000,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
     )]
     pub body_md: String,
     /// 1-5 topic slugs.
     #[schema(example = json!(["distributed-systems"]), min_items = 1, max_items = 5)]
     pub topics: Vec<String>,
-    /// 0-10 tags of a-z, 0-9 and -.
+    /// 0-10 tags of a-z, 0-9 and -, each at most 40 characters (taken trimmed and in
+    /// lowercase).
     #[serde(default)]
-    #[schema(example = json!(["theory"]), max_items = 10)]
+    #[schema(example = json!(["theory"]), max_items = 10, value_type = Vec<TagInput>)]
     pub tags: Vec<String>,
     /// `draft` (only you see it) or `published` (default).
+    #[schema(value_type = Option<StatusInput>)]
     pub status: Option<NoteStatus>,
     /// Required for challenges: what was hard.
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub problem: Option<String>,
     /// Required for challenges: what worked.
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub solution: Option<String>,
     /// Required for challenges: what came of it.
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub outcome: Option<String>,
 }
 
@@ -133,25 +192,33 @@ pub struct CreateNote {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateNote {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub title: Option<String>,
     pub kind: Option<NoteKind>,
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 100000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub body_md: Option<String>,
     #[schema(min_items = 1, max_items = 5)]
     pub topics: Option<Vec<String>>,
-    #[schema(max_items = 10)]
+    #[schema(max_items = 10, value_type = Option<Vec<TagInput>>)]
     pub tags: Option<Vec<String>>,
     /// `draft` or `published`; archive with DELETE.
+    #[schema(value_type = Option<StatusInput>)]
     pub status: Option<NoteStatus>,
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub problem: Option<String>,
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub solution: Option<String>,
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub outcome: Option<String>,
     /// What changed, for the revision history.
-    #[schema(max_length = 500)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub message: Option<String>,
 }
 

@@ -154,18 +154,6 @@ impl Notes<'_> {
             "only the author or an admin edits a note; propose a change instead",
         )
         .await?;
-        let expected = expected_version.ok_or_else(|| {
-            AppError::PreconditionRequired(
-                "a change must name the version of the note it starts from".into(),
-            )
-        })?;
-        if expected != note.version {
-            return Err(stale(note.version));
-        }
-        if note.status == NoteStatus::Archived {
-            return Err(AppError::Conflict("the note is archived".into()));
-        }
-        rules::no_return_to_draft(note.status, input.status)?;
         let mut check = Checker::default();
         let title = check.check_or_keep(input.title.as_deref(), rules::note_title, &note.title);
         let body = check.check_or_keep(input.body_md.as_deref(), rules::body, &note.body_md);
@@ -204,9 +192,27 @@ impl Notes<'_> {
             Some(s) => s,
             None => note.status,
         };
-        rules::challenge_complete(&mut check, kind, [&problem, &solution, &outcome]);
-        let prepared = Prepared::new(kind, status, title, body, problem, solution, outcome);
         check.finish()?;
+        // The input is judged before the version it names: an invalid change is 422
+        // whatever If-Match says, and only a valid one can be stale. What the change
+        // means for the note as it is now (a challenge's fields, its status) is judged
+        // against the version named, once it is known to be current.
+        let expected = expected_version.ok_or_else(|| {
+            AppError::PreconditionRequired(
+                "a change must name the version of the note it starts from".into(),
+            )
+        })?;
+        if expected != note.version {
+            return Err(stale(note.version));
+        }
+        if note.status == NoteStatus::Archived {
+            return Err(AppError::Conflict("the note is archived".into()));
+        }
+        rules::no_return_to_draft(note.status, input.status)?;
+        let mut check = Checker::default();
+        rules::challenge_complete(&mut check, kind, [&problem, &solution, &outcome]);
+        check.finish()?;
+        let prepared = Prepared::new(kind, status, title, body, problem, solution, outcome);
         let edit = Edit {
             editor: actor.id,
             note: &note,
@@ -308,12 +314,12 @@ impl Notes<'_> {
             }
             author = Some(me.id);
         }
-        let after = match q.sort {
-            NoteSort::Newest => page::decode_id_cursor(q.cursor.as_deref())?.map(|id| (None, id)),
-            NoteSort::Updated => {
-                page::decode_time_cursor(q.cursor.as_deref())?.map(|(at, id)| (Some(at), id))
-            }
-        };
+        // One cursor shape for both orders, so that any cursor the document allows is valid
+        // for either: the newest-first order reads only its id.
+        let after = page::decode_time_cursor(q.cursor.as_deref())?.map(|(at, id)| {
+            let at = (q.sort == NoteSort::Updated).then_some(at);
+            (at, id)
+        });
         let rows = repo::list_notes(
             &self.db,
             &repo::NoteFilter {
@@ -331,10 +337,7 @@ impl Notes<'_> {
         let more = rows.len() > limit as usize;
         let rows: Vec<repo::NoteRow> = rows.into_iter().take(limit as usize).collect();
         let next_cursor = match (more, rows.last()) {
-            (true, Some(last)) => Some(match q.sort {
-                NoteSort::Newest => page::encode_id_cursor(last.id),
-                NoteSort::Updated => page::encode_time_cursor(last.updated_at, last.id),
-            }),
+            (true, Some(last)) => Some(page::encode_time_cursor(last.updated_at, last.id)),
             _ => None,
         };
         Ok(Page {

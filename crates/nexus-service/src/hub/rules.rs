@@ -107,7 +107,13 @@ pub fn tags(check: &mut Checker, tags: &[String]) -> Vec<String> {
     }
     let mut out = BTreeSet::new();
     for (i, tag) in tags.iter().enumerate() {
-        let t = tag.trim().to_lowercase();
+        // The bound is on the tag as sent, as the API document states it: one too long
+        // is judged untrimmed, and fails the slug rule.
+        let t = if tag.chars().count() > TAG_MAX_CHARS {
+            tag.clone()
+        } else {
+            tag.trim().to_lowercase()
+        };
         if let Some(t) = check.check(hub::parse_slug(&format!("tags[{i}]"), &t, TAG_MAX_CHARS)) {
             out.insert(t);
         }

@@ -17,7 +17,13 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "ada@example.com", max_length = 254)]
+    /// An address mail can be sent to, at most 254 characters. The pattern is the plain
+    /// form every mail system takes; the server accepts some rarer forms too.
+    #[schema(
+        example = "ada@example.com",
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]{1,32}(\.[A-Za-z0-9_%+-]{1,31})?@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?){1,3}$"
+    )]
     pub email: String,
     /// 3-30 characters of a-z, 0-9 and -.
     #[schema(
@@ -27,7 +33,12 @@ pub struct RegisterRequest {
         pattern = "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
     )]
     pub handle: String,
-    #[schema(example = "Ada Lovelace", min_length = 1, max_length = 80)]
+    #[schema(
+        example = "Ada Lovelace",
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub display_name: String,
     /// 12 to 128 characters.
     #[schema(
@@ -72,7 +83,8 @@ pub struct TokenPair {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    #[schema(max_length = 256)]
+    /// Any string: one this service did not issue is unknown (401 to a refresh; a logout
+    /// has nothing to end).
     pub refresh_token: String,
 }
 
@@ -87,7 +99,9 @@ pub struct TokenRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
-    #[schema(example = "ada@example.com", max_length = 254)]
+    /// Any string: the answer is the same whether or not it is an address with an
+    /// account.
+    #[schema(example = "ada@example.com")]
     pub email: String,
 }
 
@@ -127,9 +141,13 @@ pub struct Me {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMe {
-    #[schema(min_length = 1, max_length = 80)]
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub display_name: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub bio: Option<String>,
     pub track: Option<Track>,
 }
@@ -209,7 +227,12 @@ pub enum TokenScope {
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// What the token is for, to recognise it later.
-    #[schema(example = "CI export script", min_length = 1, max_length = 100)]
+    #[schema(
+        example = "CI export script",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
     pub scope: TokenScope,
     /// Days until it expires; absent means it does not expire.

@@ -50,13 +50,17 @@ pub const TEST_EVENT: &str = "webhook.test";
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// Where deliveries are POSTed: an absolute http or https URL on a public address.
-    #[schema(example = "https://hooks.example.com/nexus", max_length = 2000)]
+    #[schema(example = "https://93.184.215.14/nexus", max_length = 2000)]
     pub url: String,
     /// Event types to receive. `user.registered` and `report.filed` are for admins.
-    #[schema(example = json!(["note.published", "comment.created"]))]
+    #[schema(example = json!(["note.published", "comment.created"]), min_items = 1)]
     pub events: Vec<String>,
     /// A note for the owner, up to 200 characters.
-    #[schema(example = "Team dashboard", max_length = 200)]
+    #[schema(
+        example = "Team dashboard",
+        max_length = 200,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub description: Option<String>,
 }
 
@@ -223,13 +227,15 @@ impl Webhooks<'_> {
                 events.insert(event.clone());
             }
         }
-        let description = input.description.unwrap_or_default().trim().to_owned();
-        if description.chars().count() > 200 {
-            problems.push(FieldError::new(
-                "description",
-                "must be at most 200 characters",
-            ));
-        }
+        let description = nexus_core::identity::bounded_text(
+            "description",
+            input.description.as_deref().unwrap_or_default(),
+            (0, 200),
+        )
+        .unwrap_or_else(|e| {
+            problems.push(e);
+            String::new()
+        });
         if let Some(url) = &url
             && let Err(message) =
                 target::check_reachable(url, self.settings.webhooks.allow_private_targets).await

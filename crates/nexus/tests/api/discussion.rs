@@ -1060,13 +1060,14 @@ async fn reports_are_listed_and_resolved_by_mentors_only(backend: Backend) {
         .map(|r| r["id"].as_str().unwrap())
         .collect();
     assert_eq!(resolved, [ids[0].as_str(), ids[1].as_str()]);
-    assert_problem(
+    let problem = assert_problem(
         app.get_auth("/api/v1/reports?status=pending", &mentor)
             .await,
-        400,
-        "bad-request",
+        422,
+        "validation-failed",
     )
     .await;
+    assert_eq!(problem["errors"][0]["field"], "status");
 }
 
 async fn follows_and_the_feed_paginate_without_duplicates(backend: Backend) {

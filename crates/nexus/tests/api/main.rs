@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cache;
+mod contract;
 mod database;
 mod discussion;
 mod foundation;

@@ -38,7 +38,8 @@ pub struct CreateComment {
     #[schema(
         example = "Is this also true for [[raft]]?",
         min_length = 1,
-        max_length = 5000
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
     )]
     pub body_md: String,
     /// Reply to this comment, which must start a thread on the same note.
@@ -48,7 +49,11 @@ pub struct CreateComment {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateComment {
-    #[schema(min_length = 1, max_length = 5000)]
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub body_md: String,
 }
 
@@ -82,16 +87,21 @@ pub struct CreateProposal {
     #[schema(minimum = 1)]
     pub base_version: i32,
     /// The new title; the current one when absent.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub title: Option<String>,
     /// The new body; the current one when absent.
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 100000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub body_md: Option<String>,
     /// What the change does and why.
     #[schema(
         example = "Fix the definition of linearizability",
         min_length = 1,
-        max_length = 500
+        max_length = 500,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
     )]
     pub message: String,
 }
@@ -99,7 +109,11 @@ pub struct CreateProposal {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectProposal {
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub reason: String,
 }
 
@@ -132,7 +146,8 @@ pub struct CreateReport {
     #[schema(
         example = "The complexity of lookup is O(log n), not O(1).",
         min_length = 1,
-        max_length = 2000
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
     )]
     pub reason: String,
 }
@@ -141,7 +156,11 @@ pub struct CreateReport {
 #[serde(deny_unknown_fields)]
 pub struct ResolveReport {
     /// What was done about it.
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub resolution: String,
 }
 
