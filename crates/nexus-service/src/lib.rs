@@ -34,6 +34,7 @@ macro_rules! use_case_group {
 
 pub mod actor;
 pub mod cache;
+pub mod clock;
 pub mod encoded;
 pub mod hub;
 pub mod identity;
@@ -74,6 +75,8 @@ pub struct Core {
     pub outbound: webhooks::Outbound,
     /// Job kinds, events, subscriptions and schedules, as the domains registered them.
     pub registry: jobs::Registry,
+    /// The time the job machinery goes by (a test's manual clock, or the system's).
+    pub clock: clock::Clock,
 }
 
 impl std::ops::Deref for Services {
@@ -132,13 +135,23 @@ impl Services {
         settings: Arc<Settings>,
         extra: &[Registration],
     ) -> anyhow::Result<Services> {
+        Services::with_clock(db, settings, extra, clock::Clock::system())
+    }
+
+    /// As [`Services::with`], on `clock` (a test's manual clock).
+    pub fn with_clock(
+        db: Db,
+        settings: Arc<Settings>,
+        extra: &[Registration],
+        clock: clock::Clock,
+    ) -> anyhow::Result<Services> {
         let registry = registry(extra);
         registry.check(&settings.jobs).map_err(anyhow::Error::msg)?;
         std::fs::create_dir_all(&settings.data_dir)?;
         let tokens =
             identity::secrets::AccessTokens::from_settings(&settings.auth, &settings.data_dir)?;
         let mailer = mail::Mailer::from_settings(&settings)?;
-        let queue = jobs::Jobs::new(db.clone(), &settings.jobs);
+        let queue = jobs::Jobs::new(db.clone(), &settings.jobs, clock.clone());
         let amqp = settings
             .amqp_url
             .as_ref()
@@ -165,6 +178,7 @@ impl Services {
             )?,
             registry,
             settings,
+            clock,
         })))
     }
 

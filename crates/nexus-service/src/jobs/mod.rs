@@ -36,6 +36,8 @@ use rand::Rng;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::clock::Clock;
+
 pub use events::Event;
 pub use registry::{Done, JobError, JobKind, Registry};
 
@@ -58,12 +60,15 @@ pub struct Jobs {
     db: Db,
     settings: Arc<JobsSettings>,
     wake: Arc<tokio::sync::Notify>,
+    /// When a job is enqueued and an event emitted, and so when a job is due.
+    clock: Clock,
 }
 
 impl Jobs {
-    pub fn new(db: Db, settings: &JobsSettings) -> Jobs {
+    pub fn new(db: Db, settings: &JobsSettings, clock: Clock) -> Jobs {
         Jobs {
             db,
+            clock,
             settings: Arc::new(settings.clone()),
             wake: Arc::new(tokio::sync::Notify::new()),
         }
@@ -120,7 +125,7 @@ impl Jobs {
         payload: &Value,
         opts: &EnqueueOptions,
     ) -> AppResult<bool> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let job = self.new_job(kind, payload, opts, now);
         repo::insert_job(&mut *tx, &job, now).await
     }
@@ -142,7 +147,7 @@ impl Jobs {
         payload: &Value,
         opts: &EnqueueOptions,
     ) -> AppResult<Option<Uuid>> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let job = self.new_job(kind, payload, opts, now);
         let inserted = repo::insert_job(&self.db, &job, now).await?;
         self.wake();
@@ -157,7 +162,7 @@ impl Jobs {
             id,
             event.event_type(),
             &event.payload(),
-            Utc::now(),
+            self.clock.now(),
         )
         .await?;
         Ok(id)

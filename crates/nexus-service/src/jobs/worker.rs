@@ -105,12 +105,13 @@ fn lease(services: &Services) -> Duration {
 
 // ---- stepping by hand ------------------------------------------------------------------
 
-/// One step of the whole machinery, as of `now`: relays pending outbox events, then claims
-/// and runs one job due by then. `false` when there was nothing to do. Tests (and tools)
-/// drive the queue with this instead of a running worker, so nothing sleeps or polls:
-/// retries and postponed jobs become due by passing a later `now`.
-pub async fn step(services: &Services, now: chrono::DateTime<Utc>) -> AppResult<bool> {
+/// One step of the whole machinery, as of the services' clock: relays pending outbox
+/// events, then claims and runs one job due by then. `false` when there was nothing to
+/// do. Tests drive the queue with this instead of a running worker, on a manual clock,
+/// so nothing sleeps or polls: retries and postponed jobs become due by moving the clock.
+pub async fn step(services: &Services) -> AppResult<bool> {
     let relayed = relay_once(services).await?;
+    let now = services.clock.now();
     let until = now + lease(services);
     let mut claimed = repo::claim(&services.db, "step", now, until, 1).await?;
     match claimed.pop() {
@@ -122,15 +123,31 @@ pub async fn step(services: &Services, now: chrono::DateTime<Utc>) -> AppResult<
     }
 }
 
-/// Steps until nothing is due as of `now`; returns how many steps did something. Bounded,
-/// so a job that keeps making jobs cannot hang a test.
-pub async fn drain(services: &Services, now: chrono::DateTime<Utc>) -> AppResult<usize> {
+/// Steps until nothing is due; returns how many steps did something. Bounded, so a job
+/// that keeps making jobs cannot hang a test.
+pub async fn drain(services: &Services) -> AppResult<usize> {
     const MAX_STEPS: usize = 10_000;
     let mut steps = 0;
-    while steps < MAX_STEPS && step(services, now).await? {
+    while steps < MAX_STEPS && step(services).await? {
         steps += 1;
     }
     Ok(steps)
+}
+
+/// Fires the current period of every schedule, as of the services' clock, as each
+/// worker's schedule loop does; returns how many periods this call enqueued (a period
+/// fired before, by this or another worker, is not fired again).
+pub async fn fire_due_schedules(services: &Services) -> AppResult<usize> {
+    let now = services.clock.now();
+    let mut fired = 0;
+    for (name, cron) in schedules(services) {
+        if let Some(fire) = cron.current_fire(now)
+            && fire_schedule(services, &name, fire).await?
+        {
+            fired += 1;
+        }
+    }
+    Ok(fired)
 }
 
 // ---- the table queue -------------------------------------------------------------------
@@ -149,7 +166,7 @@ async fn claim_loop(
         let free = slots.available_permits();
         let mut claimed = 0;
         if free > 0 {
-            let now = Utc::now();
+            let now = services.clock.now();
             let until = now + lease(&services);
             match repo::claim(&services.db, &name, now, until, free as i64).await {
                 Ok(jobs) => {
@@ -185,7 +202,9 @@ async fn claim_loop(
 pub(crate) async fn execute(services: &Services, worker: &str, job: ClaimedJob) {
     let kind = job.kind.clone();
     let started = Instant::now();
-    let waited = (Utc::now() - job.created_at).to_std().unwrap_or_default();
+    let waited = (services.clock.now() - job.created_at)
+        .to_std()
+        .unwrap_or_default();
     metrics::counter!("jobs_attempts_total", "kind" => kind.clone()).increment(1);
     let heartbeat = {
         let services = services.clone();
@@ -200,7 +219,7 @@ pub(crate) async fn execute(services: &Services, worker: &str, job: ClaimedJob) 
             };
             loop {
                 tokio::time::sleep(every).await;
-                let until = Utc::now() + lease(&services);
+                let until = services.clock.now() + lease(&services);
                 match repo::extend_lease(&services.db, &attempt, until).await {
                     Ok(true) => {}
                     Ok(false) => return,
@@ -222,7 +241,7 @@ pub(crate) async fn execute(services: &Services, worker: &str, job: ClaimedJob) 
         worker,
         number: job.attempts,
     };
-    let now = Utc::now();
+    let now = services.clock.now();
     let recorded = match result {
         Ok(Done::Finished { scrubbed }) => {
             metrics::histogram!("jobs_run_seconds", "kind" => kind.clone())
@@ -283,7 +302,7 @@ async fn relay_loop(services: Services, stop: CancellationToken) {
 pub async fn relay_once(services: &Services) -> nexus_core::error::AppResult<usize> {
     let mut tx = services.db.begin().await?;
     let events = repo::lock_pending_events(&mut tx, RELAY_BATCH).await?;
-    let now = Utc::now();
+    let now = services.clock.now();
     // A gated subscription (say, a fan-out to webhook endpoints) gets no job for event
     // types nobody wants: that saves a job per note written when nobody uses webhooks.
     // Each gate is asked once per batch, in the relay's transaction, so an endpoint
@@ -339,8 +358,9 @@ pub async fn relay_once(services: &Services) -> nexus_core::error::AppResult<usi
 
 // ---- schedules --------------------------------------------------------------------------
 
-async fn schedule_loop(services: Services, stop: CancellationToken) {
-    let schedules: Vec<(String, Cron)> = services
+/// The configured schedules that parse (`Settings::validate` refuses the others at start).
+fn schedules(services: &Services) -> Vec<(String, Cron)> {
+    services
         .queue
         .settings()
         .schedules
@@ -348,16 +368,19 @@ async fn schedule_loop(services: Services, stop: CancellationToken) {
         .filter_map(|(name, expr)| match Cron::parse(expr) {
             Ok(cron) => Some((name.clone(), cron)),
             Err(e) => {
-                // Settings::validate refuses these at start; this is only defence.
                 tracing::error!(schedule = %name, error = %e, "schedule skipped");
                 None
             }
         })
-        .collect();
+        .collect()
+}
+
+async fn schedule_loop(services: Services, stop: CancellationToken) {
+    let schedules = schedules(&services);
     let mut fired: std::collections::HashMap<String, chrono::DateTime<Utc>> = Default::default();
     loop {
         for (name, cron) in &schedules {
-            let Some(fire) = cron.current_fire(Utc::now()) else {
+            let Some(fire) = cron.current_fire(services.clock.now()) else {
                 continue;
             };
             if fired.get(name) == Some(&fire) {
@@ -415,7 +438,9 @@ async fn housekeeping_loop(services: Services, stop: CancellationToken) {
             Err(e) => tracing::debug!(error = %e, "reading queue depth failed"),
         }
         let keep = chrono::Duration::days(i64::from(services.queue.settings().retention_days));
-        if let Err(e) = repo::delete_succeeded_before(&services.db, Utc::now() - keep).await {
+        if let Err(e) =
+            repo::delete_succeeded_before(&services.db, services.clock.now() - keep).await
+        {
             tracing::debug!(error = %e, "deleting old jobs failed");
         }
         if !pause(&stop, HOUSEKEEPING_EVERY).await {
@@ -428,7 +453,7 @@ async fn housekeeping_loop(services: Services, stop: CancellationToken) {
 async fn lapsed_loop(services: Services, stop: CancellationToken) {
     let every = (lease(&services) / 2).max(Duration::from_millis(200));
     loop {
-        match repo::requeue_lapsed(&services.db, Utc::now()).await {
+        match repo::requeue_lapsed(&services.db, services.clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "jobs of a lost worker put back in the queue"),
             Err(e) => tracing::debug!(error = %e, "requeueing lapsed jobs failed"),

@@ -144,7 +144,7 @@ async fn deliver(services: &Services, job: &ClaimedJob, d: DeliverJob) -> Result
         // The endpoint was deleted after the event: nothing to deliver to.
         return Ok(Done::finished());
     };
-    let now = Utc::now();
+    let now = services.clock.now();
     if hook.breaker_state != "closed" {
         let probe_until = now + outbound.timeout + Duration::from_secs(5);
         if !repo::take_probe(&services.db, hook.id, job.id, now, probe_until).await? {
@@ -206,13 +206,13 @@ async fn deliver(services: &Services, job: &ClaimedJob, d: DeliverJob) -> Result
     .await?;
     match error {
         None => {
-            repo::record_success(&services.db, hook.id, Utc::now()).await?;
+            repo::record_success(&services.db, hook.id, services.clock.now()).await?;
             Ok(Done::finished())
         }
         Some(message) => {
             let settings = outbound.settings();
             let threshold = i32::try_from(settings.breaker_failures).unwrap_or(i32::MAX);
-            let now = Utc::now();
+            let now = services.clock.now();
             let reopen = now + Duration::from_secs(settings.breaker_cooldown_secs);
             let state = repo::record_failure(&services.db, hook.id, threshold, now, reopen).await?;
             if state.as_deref() == Some("open") && hook.breaker_state != "open" {

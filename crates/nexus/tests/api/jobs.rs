@@ -1,18 +1,16 @@
 //! Background work over real components: the queue in SQLite and PostgreSQL, the outbox
-//! relay, retries and dead jobs in the admin API, the weekly digest with two workers,
-//! RabbitMQ restarted under 1,000 queued jobs, email delivered to a real SMTP server (and
+//! relay, retries and dead jobs in the admin API, RabbitMQ restarted under 1,000 queued jobs, email delivered to a real SMTP server (and
 //! held back while it is down, or when it cannot do the TLS asked for), and the email
-//! preferences that notifications and the digest honour.
+//! preferences that notifications and the digest honour. (The weekly digest, on a manual
+//! clock: `tests/service/schedules.rs`.)
 
 use std::time::Duration;
 
-use chrono::{Datelike, Timelike, Utc};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{
-    Backend, SmtpSink, TestApp, assert_problem, closed_port, spawn_app, spawn_app_with,
-    spawn_sibling, wait_for,
+    Backend, SmtpSink, TestApp, assert_problem, closed_port, spawn_app, spawn_app_with, wait_for,
 };
 use crate::hub::create as create_note;
 
@@ -21,7 +19,6 @@ backend_tests!(
     a_comment_is_an_outbox_event_that_emails_the_note_author_once,
     a_job_that_keeps_failing_dies_and_an_admin_can_retry_it,
     the_jobs_api_is_for_admins_and_validates_its_filters,
-    two_workers_send_the_weekly_digest_once_per_user,
     the_verification_email_reaches_a_real_smtp_server,
     an_email_waits_in_the_queue_while_smtp_is_down_and_is_delivered_once_when_it_is_back,
     smtp_with_tls_required_refuses_a_server_without_starttls,
@@ -259,101 +256,6 @@ async fn the_jobs_api_is_for_admins_and_validates_its_filters(backend: Backend) 
 }
 
 /// A cron expression that fires once, at `at` (to the second), every year.
-fn cron_at(at: chrono::DateTime<Utc>) -> String {
-    format!(
-        "{} {} {} {} {} *",
-        at.second(),
-        at.minute(),
-        at.hour(),
-        at.day(),
-        at.month()
-    )
-}
-
-async fn two_workers_send_the_weekly_digest_once_per_user(backend: Backend) {
-    // The period that matters starts a few seconds from now, after the notes exist; the
-    // period before it (a year ago) has no notes and sends nothing.
-    let fire = Utc::now() + chrono::Duration::seconds(6);
-    let fire = fire.with_nanosecond(0).unwrap();
-    let cron = cron_at(fire);
-    let app = spawn_app_with(
-        backend,
-        |s| {
-            s.jobs
-                .schedules
-                .insert("weekly_digest".into(), cron.clone());
-        },
-        None,
-    )
-    .await;
-    let second_worker = spawn_sibling(&app, |_| {}).await;
-    let (_admin, ada) = crate::hub::setup(&app).await;
-    create_note(
-        &app,
-        &ada,
-        json!({"title": "Rust lifetimes", "kind": "concept", "body_md": "Borrowing.", "topics": ["rust"]}),
-    )
-    .await;
-    create_note(
-        &app,
-        &ada,
-        json!({"title": "Web caching", "kind": "concept", "body_md": "ETags.", "topics": ["web"]}),
-    )
-    .await;
-    let readers = ["grace", "linus", "barbara"];
-    for handle in readers {
-        let user = app.verified_user(handle).await;
-        let resp = app
-            .client
-            .put(app.url("/api/v1/me/follows/rust"))
-            .bearer_auth(&user.access)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 204, "{handle} follows rust");
-        if handle == "barbara" {
-            // Follows the topic but has turned the digest off.
-            let resp = app
-                .patch_json(PREFS, Some(&user.access), json!({"digest": false}))
-                .await;
-            assert_eq!(resp.status(), 200);
-        }
-    }
-    assert!(Utc::now() < fire, "set-up took longer than the lead time");
-    tokio::time::sleep((fire - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(2))
-        .await;
-    app.jobs_settled().await;
-    assert!(
-        app.emails_to("barbara@example.com")
-            .iter()
-            .all(|m| !m.contains("weekly Nexus digest")),
-        "the digest is off for barbara"
-    );
-    for handle in ["grace", "linus"] {
-        let digests: Vec<String> = app
-            .emails_to(&format!("{handle}@example.com"))
-            .into_iter()
-            .filter(|m| m.contains("weekly Nexus digest"))
-            .collect();
-        assert_eq!(digests.len(), 1, "{handle} gets one digest");
-        assert!(digests[0].contains("Rust lifetimes"));
-        assert!(!digests[0].contains("Web caching"), "only followed topics");
-    }
-    // Ada follows nothing and gets none; the ledger holds one fan-out for the period.
-    assert!(
-        app.emails_to("ada@example.com")
-            .iter()
-            .all(|m| !m.contains("weekly Nexus digest"))
-    );
-    let key = nexus_core::schedule::period_key("weekly_digest", fire);
-    let fanouts: i64 = nexus_db::Exec::from(&app.state.db)
-        .scalar(nexus_db::query("SELECT COUNT(*) FROM jobs WHERE dedupe_key = $1").bind(&key))
-        .await
-        .unwrap();
-    assert_eq!(fanouts, 1);
-    drop(second_worker);
-}
-
 /// Runs `rabbitmqctl` against the local broker; `epmd` stays on loopback.
 fn rabbitmqctl(args: &[&str]) {
     let status = std::process::Command::new("rabbitmqctl")

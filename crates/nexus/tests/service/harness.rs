@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use nexus_core::config::Settings;
 use nexus_core::identity::Role;
 use nexus_db::Db;
 use nexus_service::Services;
 use nexus_service::actor::{AuthUser, Credential};
+use nexus_service::clock::Clock;
 use nexus_service::safety::{IdempotencyScope, RequestScope};
 use uuid::Uuid;
 
@@ -16,6 +18,8 @@ use crate::helpers::{Backend, TestEnv};
 pub struct ServiceApp {
     pub services: Services,
     pub db: Db,
+    /// The time the job machinery goes by; it moves only when the test moves it.
+    pub clock: Clock,
     /// Dropped last: the database outlives the services that use it.
     _env: TestEnv,
 }
@@ -27,22 +31,64 @@ impl ServiceApp {
 
     /// With job registrations beyond the domains' own.
     pub async fn with(backend: Backend, jobs: &[nexus_service::Registration]) -> ServiceApp {
-        let env = TestEnv::new(backend).await;
+        ServiceApp::configured(backend, jobs, |_| {}).await
+    }
+
+    /// With job registrations and settings of the test's own.
+    pub async fn configured(
+        backend: Backend,
+        jobs: &[nexus_service::Registration],
+        configure: impl FnOnce(&mut Settings),
+    ) -> ServiceApp {
+        let mut env = TestEnv::new(backend).await;
+        configure(&mut env.settings);
         let db = Db::connect(&env.settings).await.unwrap();
         db.migrate().await.unwrap();
-        let services = Services::with(db.clone(), Arc::new(env.settings.clone()), jobs).unwrap();
+        let clock = Clock::manual(Utc::now());
+        let services = Services::with_clock(
+            db.clone(),
+            Arc::new(env.settings.clone()),
+            jobs,
+            clock.clone(),
+        )
+        .unwrap();
         ServiceApp {
             services,
             db,
+            clock,
             _env: env,
         }
     }
 
-    /// Runs every job due by `now` (and the jobs those make), one step at a time.
+    /// Moves the clock to `now` and runs every job due by then (and the jobs those make),
+    /// one step at a time.
     pub async fn drain_at(&self, now: DateTime<Utc>) -> usize {
-        nexus_service::jobs::worker::drain(&self.services, now)
+        self.clock.set(now);
+        nexus_service::jobs::worker::drain(&self.services)
             .await
             .unwrap()
+    }
+
+    /// Moves the clock to `now` and fires the current period of every schedule, as one
+    /// worker's schedule loop would; how many periods this call enqueued.
+    pub async fn fire_schedules_at(&self, now: DateTime<Utc>) -> usize {
+        self.clock.set(now);
+        nexus_service::jobs::worker::fire_due_schedules(&self.services)
+            .await
+            .unwrap()
+    }
+
+    /// Every `.eml` the mailer wrote, addressed to `to`, as text.
+    pub fn emails_to(&self, to: &str) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.services.settings.data_dir.join("outbox")) else {
+            return Vec::new();
+        };
+        let header = format!("To: {to}");
+        dir.filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter(|text| text.lines().any(|l| l.eq_ignore_ascii_case(&header)))
+            .collect()
     }
 
     /// A verified user with `role`, signed in with a session.

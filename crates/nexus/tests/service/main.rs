@@ -12,3 +12,4 @@ mod cache;
 mod harness;
 mod idempotency;
 mod jobs;
+mod schedules;
