@@ -14,6 +14,7 @@
 //! Handlers are thin: extract, call the service layer, shape the answer.
 
 pub mod auth;
+pub mod conditional;
 pub mod extract;
 pub mod health;
 pub mod middleware;

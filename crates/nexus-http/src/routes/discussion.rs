@@ -83,6 +83,7 @@ async fn list_comments(
     responses(
         (status = 201, description = "Created.", body = Comment),
         (status = 404, description = "No such published note.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The note is a draft or archived (said to those who may see it).", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_comment(
     State(s): State<AppState>,
@@ -167,7 +168,7 @@ async fn list_proposals(
     responses(
         (status = 201, description = "Created, open.", body = Proposal),
         (status = 404, description = "No such published note.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The note is no longer at `base_version`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The note is no longer at `base_version`, or is a draft or archived.", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_proposal(
     State(s): State<AppState>,
@@ -233,6 +234,7 @@ async fn reject_proposal(
     responses(
         (status = 201, description = "Reported, open.", body = Report),
         (status = 404, description = "No such published note.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The note is a draft or archived (said to those who may see it).", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_report(
     State(s): State<AppState>,

@@ -21,8 +21,9 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{Authed, Caller};
+use crate::conditional::{etag, if_match, not_modified};
 use crate::extract::{Bounded, JsonBody, QueryParams};
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiResult, Problem};
 use nexus_core::AppError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -38,43 +39,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(diff))
         .routes(routes!(backlinks))
         .routes(routes!(search))
-}
-
-fn etag(version: i32) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"v{version}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("\"v0\""))
-}
-
-/// The version named by `If-Match`: its one form is the `ETag` this API sends, `"v3"`
-/// (the pattern the document declares for it). Absent is `None` (the service answers 428
-/// when a version is needed); any other value is malformed, a 400.
-fn if_match(headers: &HeaderMap) -> Result<Option<i32>, ApiError> {
-    let Some(raw) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let version = raw
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("\"v"))
-        .and_then(|v| v.strip_suffix('"'))
-        .filter(|n| (1..=9).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|n| n.parse().ok());
-    match version {
-        Some(v) => Ok(Some(v)),
-        None => Err(ApiError(AppError::BadRequest(
-            "If-Match must be the ETag of a version of this note, e.g. \"v3\"".into(),
-        ))),
-    }
-}
-
-fn not_modified(headers: &HeaderMap, tag: &HeaderValue) -> bool {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == tag.to_str().unwrap_or(""))
-        })
 }
 
 fn with_etag(note: Arc<Encoded<NoteDetail>>, status: StatusCode) -> ApiResult<Response> {

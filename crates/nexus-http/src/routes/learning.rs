@@ -2,7 +2,7 @@
 //! export).
 
 use axum::Json;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -18,7 +18,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Authed;
-use crate::extract::JsonBody;
+use crate::conditional::{etag, if_match, not_modified};
+use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -35,42 +36,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[schema(value_type = String, format = Binary)]
 pub struct CourseArchive(pub Vec<u8>);
 
-/// The version tag of a course version: `"v3"`.
-fn version_tag(version: i32) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"v{version}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("\"v0\""))
-}
-
-/// The version an `If-Match` names. A value that names no version of ours counts as a
-/// stale one (0 is never a version), not as a missing header.
-fn expected_version(headers: &HeaderMap) -> Option<i32> {
-    let value = headers.get(header::IF_MATCH)?;
-    let named = value.to_str().ok().and_then(|v| {
-        v.trim()
-            .strip_prefix("\"v")?
-            .strip_suffix('"')?
-            .parse::<i32>()
-            .ok()
-    });
-    Some(named.unwrap_or(0))
-}
-
-fn unchanged_since(headers: &HeaderMap, tag: &HeaderValue) -> bool {
-    let Some(tags) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    tags.split(',').any(|t| {
-        let t = t.trim();
-        t == "*" || t.strip_prefix("W/").unwrap_or(t).as_bytes() == tag.as_bytes()
-    })
-}
-
 /// A course answer with its version tag, and where it lives when it was just made.
 fn course_answer(course: CourseView, status: StatusCode, location: bool) -> Response {
-    let tag = version_tag(course.version);
+    let tag = etag(course.version);
     let href = format!("/api/v1/courses/{}", course.document.slug);
     let mut resp = (status, Json(course)).into_response();
     resp.headers_mut().insert(header::ETAG, tag);
@@ -87,7 +55,7 @@ pub struct ListParams {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(max_length = 200)]
+    #[param(schema_with = crate::openapi::id_cursor)]
     cursor: Option<String>,
 }
 
@@ -104,7 +72,7 @@ pub struct VersionParams {
     responses((status = 200, description = "A page of courses at their current versions.", body = Page<CourseListItem>)))]
 async fn list_courses(
     State(s): State<AppState>,
-    Query(p): Query<ListParams>,
+    QueryParams(p): QueryParams<ListParams>,
 ) -> ApiResult<Json<Page<CourseListItem>>> {
     Ok(Json(
         s.services
@@ -148,7 +116,7 @@ async fn create_course(
 async fn get_course(
     State(s): State<AppState>,
     Path(slug): Path<String>,
-    Query(p): Query<VersionParams>,
+    QueryParams(p): QueryParams<VersionParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let course = s
@@ -157,8 +125,8 @@ async fn get_course(
         .courses()
         .get(&slug, p.version)
         .await?;
-    let tag = version_tag(course.version);
-    if unchanged_since(&headers, &tag) {
+    let tag = etag(course.version);
+    if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
     Ok(course_answer(course, StatusCode::OK, false))
@@ -168,10 +136,12 @@ async fn get_course(
 /// `ETag`; the older versions stay as they were.
 #[utoipa::path(put, path = "/api/v1/courses/{slug}", tag = "learning", security(("bearer" = [])), request_body = CourseDocument,
     params(("slug" = String, Path, description = "The course's slug."),
-           ("If-Match" = String, Header, description = "The ETag of the version being changed.")),
+           ("If-Match" = String, Header, pattern = r#"^"v[0-9]{1,9}"$"#,
+            description = "The ETag of the version being changed, as `GET` sent it.")),
     responses(
         (status = 200, description = "The new version.", body = CourseView, headers(("ETag" = String, description = "The new version."))),
         (status = 404, description = "No such course.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, or an If-Match that is not an ETag of this API.", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The course changed since that ETag.", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "No If-Match was sent.", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -186,7 +156,7 @@ async fn put_course(
         .services
         .learning()
         .courses()
-        .update(&u, &slug, expected_version(&headers), doc)
+        .update(&u, &slug, if_match(&headers)?, doc)
         .await?;
     Ok(course_answer(course, StatusCode::OK, false))
 }
@@ -201,7 +171,7 @@ async fn put_course(
 async fn course_versions(
     State(s): State<AppState>,
     Path(slug): Path<String>,
-    Query(p): Query<ListParams>,
+    QueryParams(p): QueryParams<ListParams>,
 ) -> ApiResult<Json<Page<CourseVersionInfo>>> {
     Ok(Json(
         s.services
@@ -224,7 +194,7 @@ async fn course_versions(
 async fn export_course(
     State(s): State<AppState>,
     Path(slug): Path<String>,
-    Query(p): Query<VersionParams>,
+    QueryParams(p): QueryParams<VersionParams>,
 ) -> ApiResult<Response> {
     let export = s
         .services
@@ -282,10 +252,8 @@ impl<S: Send + Sync> FromRequest<S> for ZipBody {
             })
         })?;
         if bytes.is_empty() {
-            return Err(AppError::BadRequest(
-                "the request body is empty; expected a zip archive".into(),
-            )
-            .into());
+            // Like any body that is no zip archive (the import says so per field).
+            return Err(AppError::invalid("body", "is empty; expected a zip archive").into());
         }
         Ok(ZipBody(bytes))
     }
@@ -325,7 +293,7 @@ async fn import_course(
     } else {
         StatusCode::OK
     };
-    let tag = version_tag(report.course.version);
+    let tag = etag(report.course.version);
     let href = format!("/api/v1/courses/{}", report.course.document.slug);
     let mut resp = (status, Json(report)).into_response();
     resp.headers_mut().insert(header::ETAG, tag);

@@ -88,8 +88,9 @@ pub(crate) async fn on_visible_note<T>(
     }
 }
 
-/// A published note, or 404 even for its author: drafts and archived notes take no
-/// comments, proposals or reports.
+/// A published note: drafts and archived notes take no comments, proposals or reports.
+/// Those who may see such a note (a draft's author; an archived note's readers) are told
+/// so (409); to everyone else it does not exist (404).
 pub(crate) async fn published_note(
     services: &Services,
     who: &Principal,
@@ -99,6 +100,9 @@ pub(crate) async fn published_note(
     if note.status == NoteStatus::Published {
         Ok(note)
     } else {
-        Err(AppError::not_found(format!("no published note `{slug}`")))
+        Err(AppError::Conflict(format!(
+            "the note `{slug}` is {}: only published notes take comments, proposals and reports",
+            note.status
+        )))
     }
 }

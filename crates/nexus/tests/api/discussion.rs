@@ -413,9 +413,15 @@ async fn drafts_take_no_comments_proposals_or_reports(backend: Backend) {
         json!({"title": "Secret", "kind": "concept", "body_md": "Not yet.", "topics": ["rust"], "status": "draft"}),
     )
     .await;
-    for who in [&grace, &admin, &ada] {
+    // Its author, who may see the draft, is told why; to anyone else (admins too: a
+    // draft is its author's alone) it does not exist.
+    for (who, status, kind) in [
+        (&grace, 404, "not-found"),
+        (&admin, 404, "not-found"),
+        (&ada, 409, "conflict"),
+    ] {
         let resp = comment(&app, who, "secret", json!({"body_md": "hi"})).await;
-        assert_problem(resp, 404, "not-found").await;
+        assert_problem(resp, status, kind).await;
         let resp = app
             .post_json(
                 "/api/v1/notes/secret/reports",
@@ -423,8 +429,16 @@ async fn drafts_take_no_comments_proposals_or_reports(backend: Backend) {
                 json!({"reason": "wrong"}),
             )
             .await;
-        assert_problem(resp, 404, "not-found").await;
+        assert_problem(resp, status, kind).await;
     }
+    let resp = app
+        .post_json(
+            "/api/v1/notes/secret/proposals",
+            Some(&ada.access),
+            json!({"base_version": 1, "body_md": "Better", "message": "m"}),
+        )
+        .await;
+    assert_problem(resp, 409, "conflict").await;
     let resp = app
         .post_json(
             "/api/v1/notes/secret/proposals",
