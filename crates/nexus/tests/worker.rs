@@ -29,7 +29,9 @@ fn worker(dir: &Path, database_url: &str, env: &[(&str, String)]) -> Child {
     cmd.env("NEXUS_DATA_DIR", dir.join("nexus-data"))
         .env("DATABASE_URL", database_url)
         .env("NEXUS_JOBS__CONCURRENCY", CONCURRENCY.to_string())
-        .env("NEXUS_JOBS__LEASE_SECS", "2")
+        // Short, so a killed worker's jobs lapse soon; not shorter, so that a heartbeat
+        // (every third of it) still lands on a loaded CI machine.
+        .env("NEXUS_JOBS__LEASE_SECS", "3")
         .env("NEXUS_JOBS__POLL_INTERVAL_MS", "50")
         .env("NEXUS_LOG_FORMAT", "json");
     for (k, v) in env {
