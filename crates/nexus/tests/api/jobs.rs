@@ -1,8 +1,8 @@
 //! Background work over real components: the queue in SQLite and PostgreSQL, the outbox
-//! relay, retries and dead jobs in the admin API, RabbitMQ restarted under 1,000 queued jobs, email delivered to a real SMTP server (and
+//! relay, the admin API over dead jobs, RabbitMQ restarted under 1,000 queued jobs, email delivered to a real SMTP server (and
 //! held back while it is down, or when it cannot do the TLS asked for), and the email
-//! preferences that notifications and the digest honour. (The weekly digest, on a manual
-//! clock: `tests/service/schedules.rs`.)
+//! preferences that notifications and the digest honour. (Retries to death and the weekly
+//! digest run on a manual clock: `tests/service/retries.rs`, `tests/service/schedules.rs`.)
 
 use std::time::Duration;
 
@@ -17,7 +17,6 @@ use crate::hub::create as create_note;
 backend_tests!(
     registration_email_is_sent_by_the_queue_and_its_code_leaves_the_ledger,
     a_comment_is_an_outbox_event_that_emails_the_note_author_once,
-    a_job_that_keeps_failing_dies_and_an_admin_can_retry_it,
     the_jobs_api_is_for_admins_and_validates_its_filters,
     the_verification_email_reaches_a_real_smtp_server,
     an_email_waits_in_the_queue_while_smtp_is_down_and_is_delivered_once_when_it_is_back,
@@ -143,76 +142,6 @@ async fn a_comment_is_an_outbox_event_that_emails_the_note_author_once(backend: 
     assert_eq!(sqlx_count(&app, "SELECT COUNT(*) FROM jobs").await, before);
 }
 
-async fn a_job_that_keeps_failing_dies_and_an_admin_can_retry_it(backend: Backend) {
-    let port = closed_port();
-    let app = spawn_app_with(
-        backend,
-        |s| {
-            s.smtp_url = Some(nexus_core::config::SecretUrl::new(format!(
-                "smtp://127.0.0.1:{port}"
-            )));
-            s.jobs.max_attempts.insert("email.send".into(), 3);
-        },
-        None,
-    )
-    .await;
-    let admin = app.admin("root").await;
-    assert_eq!(app.register("ada@example.com", "ada").await.status(), 202);
-    let mut dead = Value::Null;
-    wait_for("the email job to die", async || {
-        dead = jobs(&app, &admin.access, "?state=dead&kind=email.send").await;
-        !dead["items"].as_array().unwrap().is_empty()
-    })
-    .await;
-    let job = dead["items"][0].clone();
-    assert_eq!(job["attempts"], 3, "{job}");
-    assert_eq!(job["max_attempts"], 3);
-    let error = job["last_error"].as_str().unwrap();
-    assert!(!error.is_empty());
-    assert_eq!(count_of(&dead, "email.send", "dead"), 1);
-    assert!(job["finished_at"].is_string());
-    assert_eq!(
-        job["payload"]["text"], "[redacted]",
-        "codes never reach the admin view"
-    );
-    // Backoff spaced the attempts: at least base (100 ms) then 2 x base, each at least half.
-    let created =
-        chrono::DateTime::parse_from_rfc3339(job["created_at"].as_str().unwrap()).unwrap();
-    let finished =
-        chrono::DateTime::parse_from_rfc3339(job["finished_at"].as_str().unwrap()).unwrap();
-    assert!((finished - created).num_milliseconds() >= 150, "{job}");
-
-    let id = job["id"].as_str().unwrap();
-    let resp = app
-        .post_json(
-            &format!("/api/v1/admin/jobs/{id}/retry"),
-            Some(&admin.access),
-            json!({}),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    let revived: Value = resp.json().await.unwrap();
-    assert_eq!(revived["state"], "queued");
-    assert_eq!(revived["attempts"], 0);
-    // SMTP is still down, so it dies again after three more attempts.
-    wait_for("the retried job to die again", async || {
-        let j = app
-            .get_auth_json(&format!("/api/v1/admin/jobs/{id}"), &admin.access)
-            .await;
-        j["state"] == "dead" && j["attempts"] == 3
-    })
-    .await;
-    // Retrying a job that is not dead is a conflict; an unknown one is missing.
-    let resp = app
-        .post_json(
-            &format!("/api/v1/admin/jobs/{}/retry", uuid::Uuid::now_v7()),
-            Some(&admin.access),
-            json!({}),
-        )
-        .await;
-    assert_problem(resp, 404, "not-found").await;
-}
-
 async fn the_jobs_api_is_for_admins_and_validates_its_filters(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin("root").await;
@@ -248,6 +177,36 @@ async fn the_jobs_api_is_for_admins_and_validates_its_filters(backend: Backend) 
         )
         .await;
     assert_problem(resp, 409, "conflict").await;
+    // A dead job is revived over HTTP (how one dies, attempt by attempt on a manual
+    // clock, is tests/service/retries.rs); an unknown one is missing.
+    nexus_db::Exec::from(&app.state.db)
+        .execute(
+            nexus_db::query("UPDATE jobs SET state = 'dead' WHERE id = $1")
+                .bind(uuid::Uuid::parse_str(&id).unwrap()),
+        )
+        .await
+        .unwrap();
+    let resp = app
+        .post_json(
+            &format!("/api/v1/admin/jobs/{id}/retry"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let revived: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (revived["state"].as_str(), revived["attempts"].as_i64()),
+        (Some("queued"), Some(0))
+    );
+    let resp = app
+        .post_json(
+            &format!("/api/v1/admin/jobs/{}/retry", uuid::Uuid::now_v7()),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_problem(resp, 404, "not-found").await;
     // Pages follow the cursor without repeats.
     let first = jobs(&app, &admin.access, "?limit=1").await;
     let cursor = first["next_cursor"].as_str().unwrap();
@@ -255,7 +214,6 @@ async fn the_jobs_api_is_for_admins_and_validates_its_filters(backend: Backend) 
     assert_ne!(first["items"][0]["id"], second["items"][0]["id"]);
 }
 
-/// A cron expression that fires once, at `at` (to the second), every year.
 /// Runs `rabbitmqctl` against the local broker; `epmd` stays on loopback.
 fn rabbitmqctl(args: &[&str]) {
     let status = std::process::Command::new("rabbitmqctl")

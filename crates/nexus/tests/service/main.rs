@@ -12,4 +12,5 @@ mod cache;
 mod harness;
 mod idempotency;
 mod jobs;
+mod retries;
 mod schedules;
