@@ -37,6 +37,11 @@ const RULES: &[Rule] = &[
         rule: Unique::NoteSlug,
     },
     Rule {
+        postgres: "courses_slug_key",
+        sqlite: "courses.slug",
+        rule: Unique::CourseSlug,
+    },
+    Rule {
         postgres: "bookmarks_user_note_key",
         sqlite: "bookmarks.user_id, bookmarks.note_id",
         rule: Unique::Bookmark,

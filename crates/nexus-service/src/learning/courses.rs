@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use nexus_core::identity::Role;
-use nexus_core::{AppError, error::AppResult};
+use nexus_core::{AppError, Unique, error::AppResult};
 use nexus_db::DbTx;
 use nexus_db::learning::{self as repo, CourseHead, CourseRow, DeliverableRow};
 use serde::{Deserialize, Serialize};
@@ -233,7 +233,8 @@ impl Courses<'_> {
             (Expect::New | Expect::Any, None) => {
                 let id = Uuid::now_v7();
                 match repo::insert_course(&mut tx, id, &doc.slug, &head, now).await {
-                    Err(AppError::Duplicate(_)) => return Err(exists(&doc.slug)),
+                    // Another request made it between our read and our insert.
+                    Err(AppError::Duplicate(Unique::CourseSlug)) => return Err(exists(&doc.slug)),
                     other => other?,
                 }
                 (id, 1)

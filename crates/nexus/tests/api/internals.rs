@@ -157,6 +157,23 @@ async fn unique_violations_become_domain_rules(backend: Backend) {
         matches!(err, AppError::Duplicate(Unique::AccountHandle)),
         "{err:?}"
     );
+
+    let head = nexus_db::learning::CourseHead {
+        title: "Dup",
+        summary: "",
+        level: "beginner",
+        duration_weeks: 1,
+    };
+    nexus_db::learning::insert_course(db, Uuid::now_v7(), "dup", &head, now)
+        .await
+        .unwrap();
+    let err = nexus_db::learning::insert_course(db, Uuid::now_v7(), "dup", &head, now)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::Duplicate(Unique::CourseSlug)),
+        "{err:?}"
+    );
 }
 
 /// The answers of every path where the database refuses a write, and of each rule as a
