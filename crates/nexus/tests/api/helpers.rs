@@ -442,17 +442,7 @@ impl TestApp {
 
     /// Every `.eml` in the outbox addressed to `to`, as text.
     pub fn emails_to(&self, to: &str) -> Vec<String> {
-        let Ok(dir) = std::fs::read_dir(self.outbox()) else {
-            return Vec::new();
-        };
-        dir.filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .filter(|text| {
-                text.lines()
-                    .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
-            })
-            .collect()
+        emails_in(&self.outbox(), to)
     }
 
     /// The code on the line after `label:` in the newest matching email to `to`, waiting
@@ -731,4 +721,17 @@ impl Drop for SmtpSink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Every `.eml` the mailer wrote into `outbox` addressed to `to`, as text.
+pub fn emails_in(outbox: &std::path::Path, to: &str) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(outbox) else {
+        return Vec::new();
+    };
+    let header = format!("To: {to}");
+    dir.filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter(|text| text.lines().any(|l| l.eq_ignore_ascii_case(&header)))
+        .collect()
 }

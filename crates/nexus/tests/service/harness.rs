@@ -80,15 +80,7 @@ impl ServiceApp {
 
     /// Every `.eml` the mailer wrote, addressed to `to`, as text.
     pub fn emails_to(&self, to: &str) -> Vec<String> {
-        let Ok(dir) = std::fs::read_dir(self.services.settings.data_dir.join("outbox")) else {
-            return Vec::new();
-        };
-        let header = format!("To: {to}");
-        dir.filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .filter(|text| text.lines().any(|l| l.eq_ignore_ascii_case(&header)))
-            .collect()
+        crate::helpers::emails_in(&self.services.settings.data_dir.join("outbox"), to)
     }
 
     /// A verified user with `role`, signed in with a session.
