@@ -154,6 +154,12 @@ pub enum Unique {
     TopicSlug,
     NoteSlug,
     CourseSlug,
+    CohortSlug,
+    Enrolment,
+    Submission,
+    SubmissionRevision,
+    ReviewAssignment,
+    Review,
     Bookmark,
     TokenHash,
     JobDedupeKey,
@@ -171,6 +177,14 @@ impl Unique {
             Unique::TopicSlug => "a topic with this slug exists",
             Unique::NoteSlug => "a note with this slug exists",
             Unique::CourseSlug => "a course with this slug exists",
+            Unique::CohortSlug => "a cohort with this slug exists",
+            Unique::Enrolment => "this user is already a member of the cohort",
+            Unique::Submission => "this learner already has a submission for this deliverable",
+            Unique::SubmissionRevision => {
+                "another revision of this submission was handed in at the same time"
+            }
+            Unique::ReviewAssignment => "this reviewer is already assigned to this submission",
+            Unique::Review => "this reviewer has already reviewed this revision",
             Unique::Bookmark => "this note is already bookmarked",
             Unique::TokenHash => "this token exists",
             Unique::JobDedupeKey => "this job is already queued",

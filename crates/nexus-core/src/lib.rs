@@ -8,6 +8,7 @@
 //!   in exactly one place each.
 //! - [`hub`]: note kinds, slugs, Markdown rendering and sanitising, search queries.
 //! - [`identity`]: users, roles and the validated inputs that create and change them.
+//! - [`learning`]: cohort, enrolment, submission and review states; deadline arithmetic.
 //!
 //! This crate knows nothing of HTTP or SQL; `nexus-db` and `nexus-http` depend on it, never
 //! the other way round.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod error;
 pub mod hub;
 pub mod identity;
+pub mod learning;
 pub mod schedule;
 #[cfg(feature = "sqlx")]
 pub mod stored;

@@ -58,5 +58,11 @@ stored_as_text!(
     crate::hub::ProposalStatus,
     crate::hub::ReportStatus,
     crate::identity::Role,
+    crate::learning::EnrolmentPolicy,
+    crate::learning::CohortRole,
+    crate::learning::EnrolmentStatus,
+    crate::learning::SubmissionStatus,
+    crate::learning::ReviewerRole,
+    crate::learning::AssignmentStatus,
     crate::identity::Track,
 );

@@ -42,6 +42,36 @@ const RULES: &[Rule] = &[
         rule: Unique::CourseSlug,
     },
     Rule {
+        postgres: "cohorts_slug_key",
+        sqlite: "cohorts.slug",
+        rule: Unique::CohortSlug,
+    },
+    Rule {
+        postgres: "enrolments_pkey",
+        sqlite: "enrolments.cohort_id, enrolments.user_id",
+        rule: Unique::Enrolment,
+    },
+    Rule {
+        postgres: "submissions_learner_key",
+        sqlite: "submissions.cohort_id, submissions.deliverable, submissions.learner_id",
+        rule: Unique::Submission,
+    },
+    Rule {
+        postgres: "submission_revisions_revision_key",
+        sqlite: "submission_revisions.submission_id, submission_revisions.revision",
+        rule: Unique::SubmissionRevision,
+    },
+    Rule {
+        postgres: "review_assignments_pair_key",
+        sqlite: "review_assignments.submission_id, review_assignments.reviewer_id",
+        rule: Unique::ReviewAssignment,
+    },
+    Rule {
+        postgres: "reviews_reviewer_key",
+        sqlite: "reviews.revision_id, reviews.reviewer_id",
+        rule: Unique::Review,
+    },
+    Rule {
         postgres: "bookmarks_user_note_key",
         sqlite: "bookmarks.user_id, bookmarks.note_id",
         rule: Unique::Bookmark,

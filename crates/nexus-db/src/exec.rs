@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use nexus_core::error::AppResult;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -34,6 +34,7 @@ pub enum Arg {
     Text(Option<String>),
     Uuid(Option<Uuid>),
     Time(Option<DateTime<Utc>>),
+    Date(Option<NaiveDate>),
     Json(Option<serde_json::Value>),
     Bytes(Option<Vec<u8>>),
 }
@@ -66,6 +67,7 @@ into_arg!(F64: f64 => |v| v);
 into_arg!(Text: String => |v| v, &str => |v| v.to_owned(), &String => |v| v.clone());
 into_arg!(Uuid: Uuid => |v| v, &Uuid => |v| *v);
 into_arg!(Time: DateTime<Utc> => |v| v);
+into_arg!(Date: NaiveDate => |v| v);
 into_arg!(Json: serde_json::Value => |v| v, Json<serde_json::Value> => |v| v.0, &serde_json::Value => |v| v.clone());
 into_arg!(Bytes: Vec<u8> => |v| v, &[u8] => |v| v.to_vec());
 
@@ -91,7 +93,13 @@ text_enum_arg!(
     nexus_core::hub::ProposalStatus,
     nexus_core::hub::ReportStatus,
     nexus_core::identity::Role,
-    nexus_core::identity::Track
+    nexus_core::identity::Track,
+    nexus_core::learning::EnrolmentPolicy,
+    nexus_core::learning::CohortRole,
+    nexus_core::learning::EnrolmentStatus,
+    nexus_core::learning::SubmissionStatus,
+    nexus_core::learning::ReviewerRole,
+    nexus_core::learning::AssignmentStatus
 );
 
 impl IntoArg for Arg {
@@ -312,6 +320,7 @@ where
     for<'q> Option<String>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
     for<'q> Option<Uuid>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
     for<'q> Option<DateTime<Utc>>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+    for<'q> Option<NaiveDate>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
     for<'q> Option<Json<serde_json::Value>>:
         sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
     for<'q> Option<Vec<u8>>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
@@ -324,6 +333,7 @@ where
         Arg::Text(v) => out.add(v),
         Arg::Uuid(v) => out.add(v),
         Arg::Time(v) => out.add(v),
+        Arg::Date(v) => out.add(v),
         Arg::Json(v) => out.add(v.map(Json)),
         Arg::Bytes(v) => out.add(v),
     };

@@ -21,6 +21,7 @@
 //! under an acquire timeout, so a frozen database becomes quick 503s rather than hung
 //! requests.
 
+pub mod cohorts;
 pub mod constraints;
 pub mod discussion;
 pub mod exec;
@@ -30,6 +31,7 @@ pub mod identity;
 pub mod jobs;
 pub mod learning;
 pub mod notify;
+pub mod submissions;
 pub mod webhooks;
 
 use std::future::Future;

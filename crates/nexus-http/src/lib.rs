@@ -99,6 +99,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::hub::router())
         .merge(routes::discussion::router())
         .merge(routes::learning::router())
+        .merge(routes::cohorts::router())
+        .merge(routes::submissions::router())
         .merge(routes::webhooks::router())
 }
 

@@ -91,11 +91,12 @@ impl std::ops::Deref for Services {
 pub type Registration = fn(&mut jobs::Registry);
 
 /// The domains' registrations, in the order they are added.
-const DOMAINS: [Registration; 5] = [
+const DOMAINS: [Registration; 6] = [
     mail::send::register,
     identity::events::register,
     hub::events::register,
     hub::notifications::register,
+    learning::events::register,
     webhooks::register,
 ];
 
@@ -192,7 +193,7 @@ impl Services {
         identity::Identity::new(self)
     }
 
-    /// The learning platform: courses.
+    /// The learning platform: courses, cohorts, submissions and reviews.
     pub fn learning(&self) -> learning::Learning<'_> {
         learning::Learning::new(self)
     }
@@ -231,6 +232,8 @@ mod tests {
                 "digest.fanout",
                 "digest.send",
                 "email.send",
+                "learning.notify",
+                "learning.reminders",
                 "notify.author",
                 "webhook.deliver",
                 "webhook.fanout"
@@ -244,6 +247,10 @@ mod tests {
             ["notify.author", "webhook.fanout"]
         );
         assert_eq!(jobs_of("note.published"), ["webhook.fanout"]);
+        assert_eq!(
+            jobs_of("submission.created"),
+            ["learning.notify", "webhook.fanout"]
+        );
         assert!(jobs_of("note.deleted").is_empty());
         for event in r.event_types() {
             assert!(jobs_of(event.name).contains(&"webhook.fanout"), "{event:?}");

@@ -229,6 +229,11 @@ pub mod templates {
         )
     }
 
+    /// A plain notice: a subject and paragraphs, no code (the domains' own messages).
+    pub fn notice(to: &str, subject: &str, paragraphs: &[String]) -> OutgoingEmail {
+        wrap(to, subject, paragraphs, None)
+    }
+
     /// Someone commented on, or proposed an edit to, a note of the recipient's.
     pub fn note_activity(
         to: &str,

@@ -123,9 +123,13 @@ impl Default for JobsSettings {
             amqp_queue: "nexus.jobs".into(),
             outbound_timeout_secs: 10,
             retention_days: 7,
-            schedules: [("weekly_digest".to_owned(), "0 0 8 * * Mon".to_owned())]
-                .into_iter()
-                .collect(),
+            schedules: [
+                ("weekly_digest".to_owned(), "0 0 8 * * Mon".to_owned()),
+                // Deadline reminders go at most a quarter of an hour late.
+                ("deadline_reminders".to_owned(), "0 */15 * * * *".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
         }
     }
 }

@@ -285,13 +285,10 @@ impl Courses<'_> {
                     course.slug
                 ))
             })?;
-        let document: CourseDocument = serde_json::from_str(&row.document).map_err(|e| {
-            AppError::Internal(anyhow::Error::new(e).context("reading a stored course"))
-        })?;
         Ok(CourseView {
             version: row.version,
             created_at: row.created_at,
-            document,
+            document: version_document(&row)?,
         })
     }
 }
@@ -301,8 +298,14 @@ fn require_admin(actor: &AuthUser) -> AppResult<()> {
     actor.require_write()
 }
 
+/// A stored version's document.
+pub(crate) fn version_document(row: &repo::VersionRow) -> AppResult<CourseDocument> {
+    serde_json::from_str(&row.document)
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("reading a stored course")))
+}
+
 /// The course with this slug; 404 when there is none.
-async fn course_row(db: &nexus_db::Db, slug: &str) -> AppResult<CourseRow> {
+pub(crate) async fn course_row(db: &nexus_db::Db, slug: &str) -> AppResult<CourseRow> {
     let row = if nexus_core::hub::is_slug_within(slug, rules::SLUG_MAX) {
         repo::course_by_slug(db, slug).await?
     } else {

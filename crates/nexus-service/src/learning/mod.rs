@@ -1,5 +1,5 @@
-//! The learning platform: courses as code, versioned (and, to come, cohorts,
-//! submissions and reviews, which refer to a course version).
+//! The learning platform: courses as code, versioned; cohorts that run a course version;
+//! submissions, peer assignments and rubric reviews.
 //!
 //! Anyone reads a course, anonymous callers included; only admins write one. A course is
 //! one document (weeks with Bloom-levelled objectives, labs, readings and a deliverable;
@@ -11,21 +11,40 @@
 //! [`crate::Services::learning`]):
 //! - [`courses`] ([`Learning::courses`]): list, read (any version), versions, create,
 //!   update (`If-Match`), import and export.
+//! - [`cohorts`] ([`Learning::cohorts`]): cohorts of a course version, their calendar in
+//!   the cohort's time zone (with deadline overrides) and their members.
+//! - [`submissions`] ([`Learning::submissions`]): hand-ins and their revisions, and the
+//!   peer review assignments each hand-in sets off.
+//! - [`reviews`] ([`Learning::reviews`]): rubric-scored reviews, ratings of peer reviews,
+//!   reviewer quality.
+//! - [`events`]: what the outbox carries (webhooks, emails) and deadline reminders.
 //!
 //! Beside the groups: [`model`] (the document and the views), [`rules`] (every rule of a
 //! document, written once, for every entry point) and [`code`] (the course folder: YAML
 //! and Markdown files, read from a directory or a zip, written to a zip).
 
 pub mod code;
+pub mod cohorts;
 pub mod courses;
+pub mod events;
 pub mod model;
+pub mod reviews;
 pub mod rules;
+pub mod submissions;
 
 pub use code::CourseFiles;
+pub use cohorts::{
+    CohortSchedule, CohortView, Cohorts, Enrolled, EnrolmentView, NewCohortInput, ScheduleItem,
+};
 pub use courses::{Courses, Export};
 pub use model::{
     Bloom, CourseDocument, CourseLevel, CourseListItem, CourseVersionInfo, CourseView,
     EvidenceKind, ImportReport, ProgressionNote,
+};
+pub use reviews::{RatingInput, ReviewInput, ReviewView, ReviewerQuality, Reviews, Score};
+pub use submissions::{
+    AssignmentView, CitedFile, RevisionView, SubmissionInput, SubmissionLink, SubmissionSummary,
+    SubmissionView, Submissions,
 };
 
 use crate::Services;
@@ -44,5 +63,20 @@ impl<'a> Learning<'a> {
     /// Courses: list, read, versions, create, update, import, export.
     pub fn courses(&self) -> Courses<'a> {
         Courses(self.services)
+    }
+
+    /// Cohorts: list, read, create, schedule and deadlines, members.
+    pub fn cohorts(&self) -> Cohorts<'a> {
+        Cohorts(self.services)
+    }
+
+    /// Submissions, their revisions and peer review assignments.
+    pub fn submissions(&self) -> Submissions<'a> {
+        Submissions(self.services)
+    }
+
+    /// Reviews, ratings of peer reviews and reviewer quality.
+    pub fn reviews(&self) -> Reviews<'a> {
+        Reviews(self.services)
     }
 }

@@ -68,7 +68,7 @@ impl Faults {
     /// A string field: trimmed in place, at most `max` characters, not empty when
     /// `required`, and free of control characters (line breaks and tabs allowed where
     /// `multiline`).
-    fn text(
+    pub(crate) fn text(
         &mut self,
         field: &str,
         value: &mut String,
@@ -93,11 +93,11 @@ impl Faults {
         }
     }
 
-    fn title(&mut self, field: &str, value: &mut String) {
+    pub(crate) fn title(&mut self, field: &str, value: &mut String) {
         self.text(field, value, TITLE_MAX, true, false);
     }
 
-    fn slug(&mut self, field: &str, value: &str) -> bool {
+    pub(crate) fn slug(&mut self, field: &str, value: &str) -> bool {
         let ok = nexus_core::hub::is_slug_within(value, SLUG_MAX);
         if !ok {
             self.add(
@@ -129,7 +129,7 @@ impl Faults {
 
     /// Whether a list is within `max` items (and has at least `min`); a list too long is
     /// reported and not walked.
-    fn list(&mut self, field: &str, len: usize, min: usize, max: usize) -> bool {
+    pub(crate) fn list(&mut self, field: &str, len: usize, min: usize, max: usize) -> bool {
         if len > max {
             self.add(field, format!("must have at most {max} items"));
             return false;

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cache;
+mod cohorts;
 mod contract;
 mod database;
 mod discussion;

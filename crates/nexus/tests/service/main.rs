@@ -12,5 +12,6 @@ mod cache;
 mod harness;
 mod idempotency;
 mod jobs;
+mod learning;
 mod retries;
 mod schedules;
