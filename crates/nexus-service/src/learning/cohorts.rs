@@ -37,12 +37,25 @@ use_case_group! {
 #[serde(deny_unknown_fields)]
 pub struct NewCohortInput {
     /// URL name of the cohort: lowercase letters, digits and single hyphens.
-    #[schema(example = "scalable-2027-spring", max_length = 80)]
+    #[schema(
+        example = "scalable-2027-spring",
+        max_length = 80,
+        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+    )]
     pub slug: String,
-    #[schema(example = "Scalable Architectures, spring 2027", max_length = 200)]
+    #[schema(
+        example = "Scalable Architectures, spring 2027",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub title: String,
     /// The course's slug.
-    #[schema(example = "scalable-architectures", max_length = 80)]
+    #[schema(
+        example = "scalable-architectures",
+        max_length = 80,
+        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+    )]
     pub course: String,
     /// The course version to run (default: the current one). The cohort keeps it when
     /// the course moves on.
@@ -52,7 +65,11 @@ pub struct NewCohortInput {
     #[schema(example = "2027-03-01")]
     pub starts_on: NaiveDate,
     /// An IANA time zone: deadlines are 23:59 local time on the last day of their week.
-    #[schema(example = "Europe/Berlin", max_length = 64)]
+    #[schema(
+        example = "Europe/Berlin",
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"
+    )]
     pub timezone: String,
     /// Peer reviews each submission gets, 0-5.
     #[schema(example = 2, minimum = 0, maximum = 5)]
