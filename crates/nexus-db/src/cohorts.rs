@@ -38,6 +38,7 @@ pub struct NewCohort<'a> {
     pub course_id: Uuid,
     pub version_id: Uuid,
     pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
     pub timezone: &'a str,
     pub peer_reviews: i32,
     pub enrolment: EnrolmentPolicy,
@@ -46,9 +47,9 @@ pub struct NewCohort<'a> {
 }
 
 pub async fn insert_cohort(x: impl Into<Exec<'_>>, c: &NewCohort<'_>) -> AppResult<()> {
-    let sql = "INSERT INTO cohorts (id, slug, title, course_id, version_id, starts_on, timezone, \
-               peer_reviews, enrolment, created_by, created_at, updated_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)";
+    let sql = "INSERT INTO cohorts (id, slug, title, course_id, version_id, starts_on, ends_on, \
+               timezone, peer_reviews, enrolment, created_by, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
     let args = (
         c.id,
         c.slug,
@@ -56,6 +57,7 @@ pub async fn insert_cohort(x: impl Into<Exec<'_>>, c: &NewCohort<'_>) -> AppResu
         c.course_id,
         c.version_id,
         c.starts_on,
+        c.ends_on,
         c.timezone,
         c.peer_reviews,
         c.enrolment,
@@ -92,18 +94,23 @@ pub async fn list_cohorts(
     x.into().fetch_all(q).await
 }
 
-/// Cohorts that may still have deadlines ahead: those that started before `until`
-/// (reminders walk them; a cohort's last deadline is checked in code, since its length
-/// is in the course document).
-pub async fn cohorts_started_before(
+/// Cohorts whose calendar runs at `now`: started by `horizon` (the last day a reminder
+/// looks ahead to), and not ended before `since` (a day before today, so that a deadline
+/// late in a far time zone is still seen) unless a moved deadline is still ahead.
+pub async fn running_cohorts(
     x: impl Into<Exec<'_>>,
-    until: NaiveDate,
+    now: DateTime<Utc>,
+    since: NaiveDate,
+    horizon: NaiveDate,
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<CohortRow>> {
-    let q = query(format!("{COHORT_COLUMNS} WHERE c.starts_on <= $1"))
-        .bind(until)
-        .page("c.id", Order::Oldest, after, limit);
+    let q = query(format!(
+        "{COHORT_COLUMNS} WHERE c.starts_on <= $1 AND (c.ends_on >= $2 OR EXISTS ( \
+         SELECT 1 FROM cohort_deadlines d WHERE d.cohort_id = c.id AND d.due_at >= $3))"
+    ))
+    .args((horizon, since, now))
+    .page("c.id", Order::Oldest, after, limit);
     x.into().fetch_all(q).await
 }
 

@@ -12,6 +12,8 @@ CREATE TABLE cohorts (
     course_id    UUID NOT NULL REFERENCES courses (id) ON DELETE RESTRICT,
     version_id   UUID NOT NULL REFERENCES course_versions (id) ON DELETE RESTRICT,
     starts_on    DATE NOT NULL,
+    -- The day of the last computed deadline: reminders skip cohorts that ended.
+    ends_on      DATE NOT NULL,
     timezone     TEXT NOT NULL,
     peer_reviews INTEGER NOT NULL CHECK (peer_reviews BETWEEN 0 AND 5),
     enrolment    TEXT NOT NULL CHECK (enrolment IN ('open', 'invite')),
@@ -25,6 +27,8 @@ CREATE TABLE cohorts (
 CREATE INDEX cohorts_course_idx ON cohorts (course_id);
 CREATE INDEX cohorts_version_idx ON cohorts (version_id);
 CREATE INDEX cohorts_created_by_idx ON cohorts (created_by);
+-- Reminder passes: the cohorts whose calendar is still running.
+CREATE INDEX cohorts_running_idx ON cohorts (ends_on, starts_on);
 
 CREATE TABLE cohort_deadlines (
     cohort_id   UUID NOT NULL REFERENCES cohorts (id) ON DELETE CASCADE,

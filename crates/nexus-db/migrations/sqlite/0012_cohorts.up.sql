@@ -7,6 +7,7 @@ CREATE TABLE cohorts (
     course_id    BLOB NOT NULL REFERENCES courses (id) ON DELETE RESTRICT,
     version_id   BLOB NOT NULL REFERENCES course_versions (id) ON DELETE RESTRICT,
     starts_on    TEXT NOT NULL,
+    ends_on      TEXT NOT NULL,
     timezone     TEXT NOT NULL,
     peer_reviews INTEGER NOT NULL CHECK (peer_reviews BETWEEN 0 AND 5),
     enrolment    TEXT NOT NULL CHECK (enrolment IN ('open', 'invite')),
@@ -18,6 +19,7 @@ CREATE TABLE cohorts (
 CREATE INDEX cohorts_course_idx ON cohorts (course_id);
 CREATE INDEX cohorts_version_idx ON cohorts (version_id);
 CREATE INDEX cohorts_created_by_idx ON cohorts (created_by);
+CREATE INDEX cohorts_running_idx ON cohorts (ends_on, starts_on);
 
 CREATE TABLE cohort_deadlines (
     cohort_id   BLOB NOT NULL REFERENCES cohorts (id) ON DELETE CASCADE,

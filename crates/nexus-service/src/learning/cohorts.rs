@@ -273,10 +273,12 @@ impl Cohorts<'_> {
                         found
                     }
                 };
+                let mut last_week = 1;
                 if let Some(v) = &version {
                     let doc = version_document(v)?;
+                    last_week = last_due_week(&doc);
                     // The last deadline must be a date the calendar can hold.
-                    if core::due_at(input.starts_on, doc.duration_weeks.max(1), Tz::UTC).is_none() {
+                    if core::due_at(input.starts_on, last_week, Tz::UTC).is_none() {
                         faults.add("starts_on", "is too far in the future");
                     }
                 }
@@ -297,6 +299,10 @@ impl Cohorts<'_> {
                         course_id: course.id,
                         version_id: version.id,
                         starts_on: input.starts_on,
+                        ends_on: input
+                            .starts_on
+                            .checked_add_days(chrono::Days::new(u64::from(last_week) * 7 - 1))
+                            .unwrap_or(input.starts_on),
                         timezone: &input.timezone,
                         peer_reviews: input.peer_reviews,
                         enrolment: input.enrolment,
@@ -548,6 +554,21 @@ impl Cohorts<'_> {
             .find(|i| i.deliverable == deliverable)
             .ok_or_else(|| no_deliverable(deliverable))
     }
+}
+
+/// The week of a course's last deadline.
+fn last_due_week(doc: &CourseDocument) -> u32 {
+    let weekly = doc
+        .weeks
+        .iter()
+        .filter(|w| w.deliverable.is_some())
+        .map(|w| w.number);
+    let projects = doc
+        .projects
+        .iter()
+        .flat_map(|p| p.deliverables.iter())
+        .map(|d| d.due_week.unwrap_or(doc.duration_weeks));
+    weekly.chain(projects).max().unwrap_or(1).max(1)
 }
 
 fn require_admin(actor: &AuthUser) -> AppResult<()> {

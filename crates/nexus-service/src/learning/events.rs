@@ -261,11 +261,13 @@ async fn remind(services: &Services, job: ReminderJob) -> Result<Done, JobError>
     const PAGE: u32 = 200;
     let now = job.fire;
     let horizon = (now + Duration::hours(REMINDER_LEADS[0])).date_naive();
+    let since = (now - Duration::days(1)).date_naive();
     let public = services.settings.public_url.trim_end_matches('/');
     let mut after = None;
     let mut sent = 0usize;
     loop {
-        let rows = cohort_repo::cohorts_started_before(&services.db, horizon, after, PAGE).await?;
+        let rows =
+            cohort_repo::running_cohorts(&services.db, now, since, horizon, after, PAGE).await?;
         let full = rows.len() == PAGE as usize;
         after = rows.last().map(|r| r.id);
         for row in rows {
