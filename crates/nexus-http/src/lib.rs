@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod conditional;
+pub mod disposition;
 pub mod extract;
 pub mod health;
 pub mod middleware;
@@ -99,6 +100,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::hub::router())
         .merge(routes::discussion::router())
         .merge(routes::learning::router())
+        .merge(routes::uploads::router())
         .merge(routes::webhooks::router())
 }
 

@@ -44,6 +44,7 @@ token (`nxp_…`, from `/api/v1/me/tokens`) whose `read` scope cannot change any
         (name = "hub", description = "Topics, notes, revisions, cross-references and search."),
         (name = "discussion", description = "Comments, edit proposals, inaccuracy reports, followed topics, bookmarks and the feed."),
         (name = "learning", description = "Courses as code: versioned documents of weeks, Bloom-levelled objectives, labs, deliverables, capstone projects and rubrics; zip import and export."),
+        (name = "uploads", description = "Files kept in the object store: uploaded as they are (streamed, hashed, checked against their declared type), downloaded by those who may read them."),
         (name = "webhooks", description = "Endpoints that receive signed deliveries of domain events, with retries, a circuit breaker per endpoint and a delivery log."),
         (name = "admin", description = "User management and the background job ledger, for admins."),
         (name = "operations", description = "Liveness, readiness, metrics and error documentation."),
