@@ -15,4 +15,5 @@ mod jobs;
 mod learning;
 mod registry;
 mod safety;
+mod uploads;
 mod webhooks;

@@ -14,3 +14,4 @@ mod idempotency;
 mod jobs;
 mod retries;
 mod schedules;
+mod uploads;
