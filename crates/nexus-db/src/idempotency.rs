@@ -67,6 +67,25 @@ pub async fn complete(
         .await
 }
 
+/// Stores the answer of a claimed key together with the request's final fingerprint: a
+/// request that streams its body is claimed before its body is read, with a fingerprint
+/// of what came before it, and completed with one that covers the body too.
+pub async fn complete_as(
+    x: impl Into<Exec<'_>>,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    status: i32,
+    headers: &str,
+    body: &[u8],
+) -> AppResult<()> {
+    let sql = "UPDATE idempotency_keys SET fingerprint = $3, status = $4, headers = $5, \
+               body = $6 WHERE scope = $1 AND key = $2";
+    x.into()
+        .run(query(sql).args((scope, key, fingerprint, status, headers, body)))
+        .await
+}
+
 /// Records the result a use case committed under a claimed key; called inside the use
 /// case's transaction, so the result exists exactly when the effect does.
 pub async fn record_effect(

@@ -15,7 +15,7 @@
 //! - [`constraints`]: the one table from database constraints to the domain's
 //!   uniqueness rules, so no constraint, table or column name reaches a client.
 //! - One module per domain's tables: [`identity`], [`hub`], [`discussion`], [`learning`],
-//!   [`jobs`], [`webhooks`], [`idempotency`], [`notify`].
+//!   [`jobs`], [`webhooks`], [`uploads`], [`idempotency`], [`notify`].
 //!
 //! Every query runs under a client-side timeout (carried by the executor) and every pool
 //! under an acquire timeout, so a frozen database becomes quick 503s rather than hung
@@ -32,6 +32,7 @@ pub mod jobs;
 pub mod learning;
 pub mod notify;
 pub mod submissions;
+pub mod uploads;
 pub mod webhooks;
 
 use std::future::Future;

@@ -525,6 +525,23 @@ pub async fn revision_uploads(
         .await
 }
 
+/// The submissions any revision of which cites an upload.
+pub async fn citing_submissions(x: impl Into<Exec<'_>>, upload: Uuid) -> AppResult<Vec<Uuid>> {
+    x.into()
+        .scalars(
+            query(
+                "SELECT DISTINCT v.submission_id FROM revision_uploads r \
+                 JOIN submission_revisions v ON v.id = r.revision_id WHERE r.upload_id = $1",
+            )
+            .bind(upload),
+        )
+        .await
+}
+
+pub async fn is_cited(x: impl Into<Exec<'_>>, upload: Uuid) -> AppResult<bool> {
+    Ok(!citing_submissions(x, upload).await?.is_empty())
+}
+
 /// Active learners of a cohort who have not handed in `deliverable` (deadline reminders).
 pub async fn learners_without_submission(
     x: impl Into<Exec<'_>>,

@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod conditional;
+pub mod disposition;
 pub mod extract;
 pub mod health;
 pub mod middleware;
@@ -101,6 +102,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::learning::router())
         .merge(routes::cohorts::router())
         .merge(routes::submissions::router())
+        .merge(routes::uploads::router())
         .merge(routes::webhooks::router())
 }
 

@@ -1,7 +1,8 @@
 //! The middleware stack every route runs behind, assembled in one place.
 //!
 //! Outermost first: request id → trace span → metrics → compression → problem finaliser →
-//! security headers → CORS → panic catcher → request timeout → body limit → handler.
+//! security headers → CORS → panic catcher → request timeout → body limit → handler. The
+//! body limit spares the operations that stream their body and bound it themselves.
 //! The problem finaliser sits outside the panic catcher and the timeout so their answers
 //! get the problem shape too, and inside the request id so problems can quote it.
 //! Compression sits outside the finaliser, so that it encodes the final body: a problem
@@ -15,8 +16,9 @@
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, Method, header as h};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header as h};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use nexus_core::AppError;
@@ -25,7 +27,6 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -40,6 +41,7 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
     http: &HttpSettings,
 ) -> Router<S> {
     let timeout = Duration::from_secs(http.request_timeout_secs);
+    let body_limit = http.body_limit_bytes;
     let stack = ServiceBuilder::new()
         .layer(middleware::from_fn(request_id::assign))
         .layer(
@@ -63,7 +65,9 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             request_timeout(req, next, timeout)
         }))
-        .layer(RequestBodyLimitLayer::new(http.body_limit_bytes));
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            limit_body(req, next, body_limit)
+        }));
     // axum's own 2 MB default would otherwise apply on top of ours to body extractors.
     router.layer(stack).layer(DefaultBodyLimit::disable())
 }
@@ -88,6 +92,26 @@ fn make_span(req: &Request) -> tracing::Span {
         route,
         path = %req.uri().path(),
     )
+}
+
+/// `http.body_limit_bytes` on every body but those of the operations that stream theirs
+/// and bound it themselves ([`crate::routes::streams_body`]): a declared length above it
+/// is refused before anything is read, and a body that runs past it fails its reader,
+/// which answers 413.
+async fn limit_body(req: Request, next: Next, limit: usize) -> Response {
+    if crate::routes::streams_body(&req) {
+        return next.run(req).await;
+    }
+    let declared = req
+        .headers()
+        .get(h::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    next.run(req.map(|body| Body::new(http_body_util::Limited::new(body, limit))))
+        .await
 }
 
 async fn request_timeout(req: Request, next: Next, limit: Duration) -> Response {

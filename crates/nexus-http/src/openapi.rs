@@ -46,6 +46,7 @@ token (`nxp_…`, from `/api/v1/me/tokens`) whose `read` scope cannot change any
         (name = "learning", description = "Courses as code: versioned documents of weeks, Bloom-levelled objectives, labs, deliverables, capstone projects and rubrics; zip import and export."),
         (name = "cohorts", description = "Cohorts that run a course version from a start date in one time zone: their calendar of deadlines (23:59 local at the end of each week, correct across daylight-saving changes, with overrides) and their members (learners and mentors)."),
         (name = "submissions", description = "Hand-ins for a cohort's deliverables and their revisions (late flags, missing evidence), peer review assignments made on every hand-in, rubric-scored reviews by mentors and peers, ratings of peer reviews and reviewer quality."),
+        (name = "uploads", description = "Files kept in the object store: uploaded as they are (streamed, hashed, checked against their declared type), downloaded by those who may read them."),
         (name = "webhooks", description = "Endpoints that receive signed deliveries of domain events, with retries, a circuit breaker per endpoint and a delivery log."),
         (name = "admin", description = "User management and the background job ledger, for admins."),
         (name = "operations", description = "Liveness, readiness, metrics and error documentation."),

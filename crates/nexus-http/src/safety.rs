@@ -18,7 +18,9 @@
 //!    commit answers from that result instead of acting twice. The same key with another
 //!    body is 422; while the first is running, 409. Server errors and 429s are not
 //!    stored, so a retry runs afresh. Keys expire after `http.idempotency_ttl_hours`;
-//!    `nexus serve` deletes expired ones periodically ([`cleanup_loop`]).
+//!    `nexus serve` deletes expired ones periodically ([`cleanup_loop`]). An operation
+//!    that streams its body (an upload) is not buffered for this: its body's digest
+//!    joins the fingerprint once the handler has read it ([`BodyDigest`]).
 //!
 //! Stored answers contain what the first answer contained, secrets included (a new
 //! personal access token): that is what makes a lost answer recoverable by retrying, and
@@ -143,9 +145,12 @@ pub async fn guard(
         && req.headers().contains_key(IDEMPOTENCY_KEY)
         && !(anonymous && secured.requires_credentials_for(&req))
     {
-        return idempotent(&state, subject, req, next)
-            .await
-            .unwrap_or_else(IntoResponse::into_response);
+        let answer = if crate::routes::streams_body(&req) {
+            idempotent_streamed(&state, subject, req, next).await
+        } else {
+            idempotent(&state, subject, req, next).await
+        };
+        return answer.unwrap_or_else(IntoResponse::into_response);
     }
     in_scope(Arc::new(RequestScope::new(subject, None)), req, next).await
 }
@@ -190,6 +195,125 @@ async fn idempotent(
         .await
         .map_err(|e| body_error(&e))?;
     let fingerprint = fingerprint(&parts.method, &parts.uri, &body);
+    let row = match claim(state, subject, &key, &fingerprint).await? {
+        Claimed::Ours => {
+            let req = Request::from_parts(parts, Body::from(body));
+            let scope = idempotency_scope(subject, &key, None);
+            return answer_and_store(state, scope, subject, &key, req, next, Keep::Answer).await;
+        }
+        Claimed::Earlier(row) => row,
+    };
+    if row.fingerprint != fingerprint {
+        return Err(key_reused());
+    }
+    match (row.status, row.body, row.effect) {
+        (Some(status), Some(body), _) => Ok(replay(status, row.headers.as_deref(), body)),
+        // The first attempt committed its effect but its answer was never stored
+        // (its process died in between): run the handler again, and its use case
+        // answers with the committed result instead of acting.
+        (None, _, Some(effect)) => {
+            let scope = idempotency_scope(subject, &key, Some(effect));
+            let req = Request::from_parts(parts, Body::from(body));
+            let resp =
+                answer_and_store(state, scope, subject, &key, req, next, Keep::Answer).await?;
+            Ok(mark_replayed(resp))
+        }
+        _ => Err(in_progress()),
+    }
+}
+
+/// A POST with an `Idempotency-Key` to an operation that streams its body (an upload,
+/// [`crate::routes::streams_body`]), whose body is not read here: holding it to
+/// fingerprint it first would hold the whole file.
+///
+/// The claim's fingerprint covers what comes before the body: method, target, and the
+/// headers that say what the body is (its type and name). The body's SHA-256 joins it
+/// once the handler has read the body to its end and says so ([`BodyDigest`]); only then
+/// is the answer stored. An answer given before the body was read through (a refused
+/// type, a body over the limit) is not stored, and a retry runs afresh, as it would for
+/// any request that changed nothing. A retry of a stored answer has its body hashed as it
+/// arrives, and dropped, to be compared; one whose first attempt committed but never
+/// answered is compared by its use case against the committed result.
+async fn idempotent_streamed(
+    state: &AppState,
+    subject: String,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let subject = subject.as_str();
+    let key = idempotency_key(req.headers())?;
+    let head = head_fingerprint(&req);
+    let row = match claim(state, subject, &key, &head).await? {
+        Claimed::Ours => {
+            let scope = idempotency_scope(subject, &key, None);
+            return answer_and_store(
+                state,
+                scope,
+                subject,
+                &key,
+                req,
+                next,
+                Keep::WithBody(&head),
+            )
+            .await;
+        }
+        Claimed::Earlier(row) => row,
+    };
+    match (row.status, row.body, row.effect) {
+        (Some(status), Some(body), _) => {
+            let limit = state.settings.storage.max_upload_bytes;
+            let same = match body_digest(req.into_body(), limit).await? {
+                Some(digest) => row.fingerprint == streamed_fingerprint(&head, &digest),
+                None => false,
+            };
+            if !same {
+                return Err(key_reused());
+            }
+            Ok(replay(status, row.headers.as_deref(), body))
+        }
+        (None, _, Some(effect)) => {
+            if row.fingerprint != head {
+                return Err(key_reused());
+            }
+            let scope = idempotency_scope(subject, &key, Some(effect));
+            let resp = answer_and_store(
+                state,
+                scope,
+                subject,
+                &key,
+                req,
+                next,
+                Keep::WithBody(&head),
+            )
+            .await?;
+            Ok(mark_replayed(resp))
+        }
+        _ => Err(in_progress()),
+    }
+}
+
+/// Left in an answer's extensions by a handler that read its streamed request body to
+/// its end: the body's SHA-256 in lowercase hex. Without it, the answer of a streamed
+/// operation is not stored for replay ([`idempotent_streamed`]).
+#[derive(Debug, Clone)]
+pub struct BodyDigest(pub String);
+
+/// Where claiming a key ended.
+enum Claimed {
+    /// The key is this request's now.
+    Ours,
+    /// An earlier request holds it, still running or finished: its row.
+    Earlier(repo::IdempotencyRow),
+}
+
+/// Claims `key` for `subject` with `fingerprint`, taking over a claim that expired or
+/// whose request can no longer be running.
+async fn claim(
+    state: &AppState,
+    subject: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Claimed, ApiError> {
     let db = &state.db;
     let ttl = chrono::Duration::hours(
         i64::try_from(state.settings.http.idempotency_ttl_hours).unwrap_or(24),
@@ -204,10 +328,10 @@ async fn idempotent(
     loop {
         attempts += 1;
         let now = Utc::now();
-        if repo::claim(db, subject, &key, &fingerprint, now, now + ttl).await? {
-            break;
+        if repo::claim(db, subject, key, fingerprint, now, now + ttl).await? {
+            return Ok(Claimed::Ours);
         }
-        let Some(row) = repo::find(db, subject, &key).await? else {
+        let Some(row) = repo::find(db, subject, key).await? else {
             // Released between our claim and our look; claim again.
             if attempts < 3 {
                 continue;
@@ -217,47 +341,39 @@ async fn idempotent(
         let dead = row.expires_at <= now
             || (row.status.is_none() && row.created_at < now - abandoned_after);
         if dead && attempts < 3 {
-            repo::remove_if_dead(db, subject, &key, now, now - abandoned_after).await?;
+            repo::remove_if_dead(db, subject, key, now, now - abandoned_after).await?;
             continue;
         }
-        if row.fingerprint != fingerprint {
-            return Err(ApiError(AppError::Validation(vec![FieldError::new(
-                "Idempotency-Key",
-                "this key was already used with a different request",
-            )])));
-        }
-        return match (row.status, row.body, row.effect) {
-            (Some(status), Some(body), _) => Ok(replay(status, row.headers.as_deref(), body)),
-            // The first attempt committed its effect but its answer was never stored
-            // (its process died in between): run the handler again, and its use case
-            // answers with the committed result instead of acting.
-            (None, _, Some(effect)) => {
-                let scope = Arc::new(RequestScope::new(
-                    subject.to_owned(),
-                    Some(IdempotencyScope {
-                        scope: subject.to_owned(),
-                        key: key.clone(),
-                        committed: Some(effect),
-                    }),
-                ));
-                let req = Request::from_parts(parts, Body::from(body));
-                let resp = answer_and_store(state, scope, subject, &key, req, next).await?;
-                Ok(mark_replayed(resp))
-            }
-            _ => Err(in_progress()),
-        };
+        return Ok(Claimed::Earlier(row));
     }
+}
 
-    let scope = Arc::new(RequestScope::new(
+fn idempotency_scope(subject: &str, key: &str, committed: Option<String>) -> Arc<RequestScope> {
+    Arc::new(RequestScope::new(
         subject.to_owned(),
         Some(IdempotencyScope {
             scope: subject.to_owned(),
-            key: key.clone(),
-            committed: None,
+            key: key.to_owned(),
+            committed,
         }),
-    ));
-    let req = Request::from_parts(parts, Body::from(body));
-    answer_and_store(state, scope, subject, &key, req, next).await
+    ))
+}
+
+fn key_reused() -> ApiError {
+    ApiError(AppError::Validation(vec![FieldError::new(
+        "Idempotency-Key",
+        "this key was already used with a different request",
+    )]))
+}
+
+/// Which answers are stored under a claimed key.
+#[derive(Clone, Copy)]
+enum Keep<'a> {
+    /// Any answer worth replaying; the claim's fingerprint stands.
+    Answer,
+    /// Only an answer whose handler read the streamed body through ([`BodyDigest`]);
+    /// the fingerprint becomes this head's with the body's digest.
+    WithBody(&'a str),
 }
 
 /// Runs the handler inside `scope` and stores its answer under the claimed key, or
@@ -269,6 +385,7 @@ async fn answer_and_store(
     key: &str,
     req: Request,
     next: Next,
+    keep: Keep<'_>,
 ) -> Result<Response, ApiError> {
     let db = &state.db;
     let mut claim = Claim {
@@ -291,17 +408,23 @@ async fn answer_and_store(
     };
     let storable = !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
         && body.len() <= MAX_STORED_BODY;
+    let fingerprint = match keep {
+        Keep::Answer => None,
+        Keep::WithBody(head) => parts
+            .extensions
+            .get::<BodyDigest>()
+            .map(|d| streamed_fingerprint(head, &d.0)),
+    };
+    let storable = storable && (matches!(keep, Keep::Answer) || fingerprint.is_some());
     if storable {
         let headers = stored_headers(&parts.headers);
-        repo::complete(
-            db,
-            subject,
-            key,
-            i32::from(status.as_u16()),
-            &headers,
-            &body,
-        )
-        .await?;
+        let status = i32::from(status.as_u16());
+        match &fingerprint {
+            Some(fp) => {
+                repo::complete_as(db, subject, key, fp, status, &headers, &body).await?;
+            }
+            None => repo::complete(db, subject, key, status, &headers, &body).await?,
+        }
     } else {
         repo::release(db, subject, key).await?;
     }
@@ -389,10 +512,65 @@ fn fingerprint(method: &Method, uri: &axum::http::Uri, body: &Bytes) -> String {
     h.update(uri.path_and_query().map_or("", |p| p.as_str()).as_bytes());
     h.update([0]);
     h.update(body);
-    h.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
+    hex(&h.finalize())
+}
+
+/// What identifies a streamed request before its body: method, target, and the headers
+/// that say what the body is.
+fn head_fingerprint(req: &Request) -> String {
+    let mut h = Sha256::new();
+    h.update(b"streamed");
+    h.update([0]);
+    h.update(req.method().as_str().as_bytes());
+    h.update([0]);
+    h.update(
+        req.uri()
+            .path_and_query()
+            .map_or("", |p| p.as_str())
+            .as_bytes(),
+    );
+    for name in [header::CONTENT_TYPE, header::CONTENT_DISPOSITION] {
+        h.update([0]);
+        h.update(
+            req.headers()
+                .get(name)
+                .map_or(&b""[..], HeaderValue::as_bytes),
+        );
+    }
+    hex(&h.finalize())
+}
+
+/// The fingerprint of a streamed request once its body's digest is known.
+fn streamed_fingerprint(head: &str, body_digest: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(head.as_bytes());
+    h.update([0]);
+    h.update(body_digest.as_bytes());
+    hex(&h.finalize())
+}
+
+/// The SHA-256 of a body read to its end and dropped as it arrives; `None` past `limit`
+/// bytes (no stored answer has a body that large).
+async fn body_digest(body: Body, limit: u64) -> Result<Option<String>, ApiError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut h = Sha256::new();
+    let mut size = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| body_error(&e))?;
+        if let Ok(data) = frame.into_data() {
+            size += data.len() as u64;
+            if size > limit {
+                return Ok(None);
+            }
+            h.update(&data);
+        }
+    }
+    Ok(Some(hex(&h.finalize())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The handler's own headers as JSON; framing headers are recomputed on replay.

@@ -6,7 +6,8 @@
 //!   per process and shared. Each domain is reached through its own facade.
 //! - Domains, each a folder that owns its types, rules and use cases:
 //!   [`hub`] (topics, notes, revisions, links, search, and [`hub::discussion`]),
-//!   [`identity`] (accounts, sessions, tokens), [`learning`] (courses), [`webhooks`].
+//!   [`identity`] (accounts, sessions, tokens), [`learning`] (courses), [`webhooks`],
+//!   [`uploads`] (files in the object store).
 //! - Machinery that names no domain: [`jobs`] (queue, outbox, registry, workers),
 //!   [`cache`], [`ratelimit`], [`mail`], [`page`], [`actor`], [`encoded`].
 //!
@@ -44,6 +45,7 @@ pub mod mail;
 pub mod page;
 pub mod ratelimit;
 pub mod safety;
+pub mod uploads;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -77,6 +79,8 @@ pub struct Core {
     pub registry: jobs::Registry,
     /// The time the job machinery goes by (a test's manual clock, or the system's).
     pub clock: clock::Clock,
+    /// Where uploaded files are kept.
+    pub storage: uploads::Storage,
 }
 
 impl std::ops::Deref for Services {
@@ -163,6 +167,7 @@ impl Services {
         );
         let rate_limiter =
             ratelimit::RateLimiter::new(&settings.rate_limit, settings.redis_url.as_ref())?;
+        let storage = uploads::Storage::from_settings(&settings)?;
         Ok(Services(Arc::new(Core {
             db,
             rate_limiter,
@@ -180,6 +185,7 @@ impl Services {
             registry,
             settings,
             clock,
+            storage,
         })))
     }
 
@@ -201,6 +207,11 @@ impl Services {
     /// Webhook endpoints and their deliveries.
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
         webhooks::Webhooks(self)
+    }
+
+    /// Uploaded files, kept in the object store.
+    pub fn uploads(&self) -> uploads::Uploads<'_> {
+        uploads::Uploads(self)
     }
 
     /// The job ledger, for admins.

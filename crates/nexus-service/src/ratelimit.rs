@@ -132,6 +132,7 @@ pub struct RateLimiter {
     pub write: Policy,
     pub read: Policy,
     pub search: Policy,
+    pub upload: Policy,
     local: Mutex<HashMap<String, u64>>,
     started: Instant,
     redis: Option<RedisStore>,
@@ -167,6 +168,7 @@ impl RateLimiter {
             write: Policy::new("write", settings.write),
             read: Policy::new("read", settings.read),
             search: Policy::new("search", settings.search),
+            upload: Policy::new("upload", settings.upload),
             local: Mutex::new(HashMap::new()),
             started: Instant::now(),
             redis,
@@ -180,6 +182,7 @@ impl RateLimiter {
             OpClass::Read => self.read,
             OpClass::Search => self.search,
             OpClass::Write => self.write,
+            OpClass::Upload => self.upload,
             OpClass::Auth(_) => self.auth,
         }
     }

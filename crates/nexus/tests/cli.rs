@@ -228,10 +228,15 @@ fn config_prints_the_effective_settings_with_secrets_redacted() {
         )
         .env("REDIS_URL", "redis://:redis-s3cret@127.0.0.1:6379")
         .env("NEXUS_BIND", "127.0.0.1:9999")
+        .env("NEXUS_STORAGE__URL", "s3://nexus-files/prod")
+        .env("NEXUS_STORAGE__ENDPOINT", "http://127.0.0.1:9000")
+        .env("NEXUS_STORAGE__ACCESS_KEY_ID", "nexus")
+        .env("NEXUS_STORAGE__SECRET_ACCESS_KEY", "storage-s3cret")
         .arg("config"));
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("127.0.0.1:9999"), "{stdout}");
+    assert!(stdout.contains("s3://nexus-files/prod"), "{stdout}");
     assert!(stdout.contains("REDACTED"), "{stdout}");
     assert!(!stdout.contains("s3cret"), "{stdout}");
     assert!(
@@ -841,6 +846,83 @@ fn crash_between_commit_and_answer(database_url: Option<&str>) {
         post_with_key(&server.url("/api/v1/topics"), &topic, &token, "key-1").unwrap();
     assert_eq!((status, &again), (201, &body));
     assert_eq!(headers["idempotent-replayed"], "true");
+}
+
+/// POSTs `bytes` to `/api/v1/uploads` as a text file with an `Idempotency-Key`; as
+/// [`post_with_key`].
+fn upload_with_key(
+    url: &str,
+    bytes: &[u8],
+    token: &str,
+    key: &str,
+) -> Option<(u16, reqwest::header::HeaderMap, serde_json::Value)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "text/plain")
+            .header("content-disposition", "attachment; filename=\"run.log\"")
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .ok()?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        Some((status, headers, resp.json().await.ok()?))
+    })
+}
+
+/// An upload whose process dies after its row committed and before its answer was
+/// stored: on a fresh process, the retry with the same key and bytes gets the first
+/// answer and the file is stored once; other bytes under the key are refused.
+#[test]
+fn an_upload_retried_after_a_crash_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    create_root_admin(&mut nexus(dir.path()));
+    let mut server = Server::start(nexus(dir.path()).env("NEXUS_TEST_ABORT_AFTER_COMMIT", "1"));
+    let (status, login) = post_json(
+        &server.url("/api/v1/auth/login"),
+        serde_json::json!({"email": "root@example.com", "password": "an operator password"}),
+        None,
+    );
+    assert_eq!(status, 200, "{login}");
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let log = b"load test, run 2\np99: 95 ms\n";
+    let lost = upload_with_key(&server.url("/api/v1/uploads"), log, &token, "upload-1");
+    assert!(lost.is_none(), "the first attempt never answers: {lost:?}");
+    let code = wait_timeout(&mut server.child, Duration::from_secs(30));
+    assert_ne!(code, 0, "the process aborted");
+    drop(server);
+
+    let server = Server::start(&mut nexus(dir.path()));
+    let url = server.url("/api/v1/uploads");
+    let (status, _, problem) = upload_with_key(&url, b"other bytes\n", &token, "upload-1").unwrap();
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
+    let (status, headers, body) = upload_with_key(&url, log, &token, "upload-1").unwrap();
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(body["size"], log.len());
+    // An ordinary replay of the answer now stored is the same again.
+    let (status, headers, again) = upload_with_key(&url, log, &token, "upload-1").unwrap();
+    assert_eq!((status, &again), (201, &body));
+    assert_eq!(headers["idempotent-replayed"], "true");
+
+    let stored = std::fs::read_dir(dir.path().join("nexus-data/files/uploads"))
+        .unwrap()
+        .count();
+    assert_eq!(stored, 1, "one file for one upload");
+    let (status, text) = get(
+        &server.url(&format!("/api/v1/uploads/{}", body["id"].as_str().unwrap())),
+        &[("authorization", &format!("Bearer {token}"))],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(text.as_bytes(), log);
 }
 
 #[test]

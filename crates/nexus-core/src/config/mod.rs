@@ -11,6 +11,7 @@
 mod database;
 mod secrets;
 mod sections;
+mod storage;
 mod validate;
 
 use std::net::SocketAddr;
@@ -26,6 +27,7 @@ pub use sections::{
     AuthSettings, CacheSettings, HttpSettings, JobsSettings, RateLimitSettings, RatePolicy,
     WebhookSettings,
 };
+pub use storage::{StorageSettings, StorageTarget};
 pub use validate::ConfigError;
 
 /// The file read when `--config`/`NEXUS_CONFIG` is not given and it exists.
@@ -62,6 +64,7 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub jobs: JobsSettings,
     pub webhooks: WebhookSettings,
+    pub storage: StorageSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -91,6 +94,7 @@ impl Default for Settings {
             cache: CacheSettings::default(),
             jobs: JobsSettings::default(),
             webhooks: WebhookSettings::default(),
+            storage: StorageSettings::default(),
         }
     }
 }
@@ -137,6 +141,11 @@ impl Settings {
                 self.data_dir.join("nexus.db").display()
             ))),
         }
+    }
+
+    /// Where uploaded files go: the configured store, or `{data_dir}/files`.
+    pub fn storage_target(&self) -> Result<StorageTarget, String> {
+        self.storage.target(&self.data_dir)
     }
 
     /// The effective configuration as TOML with every secret redacted, for `nexus config`.

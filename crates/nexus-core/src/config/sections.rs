@@ -21,6 +21,9 @@ pub struct RateLimitSettings {
     pub read: RatePolicy,
     /// Full-text searches: each ranks many rows, so they have a budget of their own.
     pub search: RatePolicy,
+    /// File uploads: each one moves up to `storage.max_upload_bytes` into the store, so
+    /// they have a budget of their own, counted in files rather than requests of any kind.
+    pub upload: RatePolicy,
     /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
     pub redis_key_prefix: String,
 }
@@ -52,6 +55,10 @@ impl Default for RateLimitSettings {
             search: RatePolicy {
                 limit: 120,
                 period_secs: 60,
+            },
+            upload: RatePolicy {
+                limit: 30,
+                period_secs: 3_600,
             },
             redis_key_prefix: "nexus:rl:".into(),
         }

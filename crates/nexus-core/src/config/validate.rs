@@ -128,6 +128,7 @@ impl Settings {
             ("write", rl.write),
             ("read", rl.read),
             ("search", rl.search),
+            ("upload", rl.upload),
         ] {
             if policy.limit == 0 || !(1..=86_400).contains(&policy.period_secs) {
                 problems.push(format!(
@@ -212,6 +213,7 @@ impl Settings {
                     .into(),
             );
         }
+        self.storage.check(&self.data_dir, &mut problems);
         if auth.login_failures_before_lockout == 0 {
             problems.push("key `auth.login_failures_before_lockout`: must be at least 1".into());
         }

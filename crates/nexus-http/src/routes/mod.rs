@@ -8,4 +8,23 @@ pub mod identity;
 pub mod jobs;
 pub mod learning;
 pub mod submissions;
+pub mod uploads;
 pub mod webhooks;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
+
+/// The operations that read their request body as a stream and bound it themselves, by
+/// method and route template: `http.body_limit_bytes` does not apply to them, and an
+/// `Idempotency-Key` does not make the safety guard buffer their body
+/// ([`crate::safety`]).
+const STREAMED_BODIES: [(Method, &str); 1] = [(Method::POST, uploads::PATH)];
+
+/// Whether `req` is to one of [`STREAMED_BODIES`].
+pub fn streams_body(req: &Request) -> bool {
+    req.extensions().get::<MatchedPath>().is_some_and(|p| {
+        STREAMED_BODIES
+            .iter()
+            .any(|(m, path)| m == req.method() && *path == p.as_str())
+    })
+}

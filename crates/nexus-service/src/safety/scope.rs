@@ -28,6 +28,8 @@ pub enum OpClass {
     Search,
     /// Any change.
     Write,
+    /// Storing an uploaded file: a change that also moves up to the upload limit of bytes.
+    Upload,
     /// Sign-in, registration, password reset: named, each limited on its own.
     Auth(&'static str),
 }
@@ -38,6 +40,7 @@ impl OpClass {
             OpClass::Read => "read".into(),
             OpClass::Search => "search".into(),
             OpClass::Write => "write".into(),
+            OpClass::Upload => "upload".into(),
             OpClass::Auth(op) => format!("auth:{op}"),
         }
     }

@@ -62,6 +62,67 @@ pub fn redis_url_or_skip() -> Option<String> {
     None
 }
 
+/// An S3-compatible server tests may store files on, as
+/// `http://ACCESS_KEY:SECRET@127.0.0.1:PORT/BUCKET` (the bucket must exist; the key and
+/// secret plain words that need no escaping). Each test
+/// keeps its files under a key prefix of its own, so tests share the bucket and run in
+/// parallel. `.ci/run` starts `s3s-fs` for it.
+pub const S3_ENV: &str = "NEXUS_TEST_S3_URL";
+
+/// The S3 server of [`S3_ENV`].
+#[derive(Debug, Clone)]
+pub struct S3Server {
+    pub endpoint: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl S3Server {
+    /// The server when [`S3_ENV`] is given. Without it the test is skipped, except under
+    /// CI, where a missing URL fails, as for PostgreSQL.
+    pub fn from_env_or_skip() -> Option<S3Server> {
+        let Ok(raw) = std::env::var(S3_ENV) else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{S3_ENV} must be set under CI so that the S3 path is tested"
+            );
+            eprintln!("skipped: set {S3_ENV} to run this test on S3");
+            return None;
+        };
+        let url = url::Url::parse(&raw).unwrap_or_else(|e| panic!("{S3_ENV}: {e}"));
+        let bucket = url.path().trim_matches('/').to_owned();
+        assert!(
+            !bucket.is_empty(),
+            "{S3_ENV} must name the bucket as its path"
+        );
+        Some(S3Server {
+            endpoint: format!(
+                "{}://{}:{}",
+                url.scheme(),
+                url.host_str().expect("a host"),
+                url.port_or_known_default().expect("a port")
+            ),
+            bucket,
+            // Test credentials are plain words; nothing in them needs escaping.
+            access_key_id: url.username().to_owned(),
+            secret_access_key: url.password().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// Points `settings` at this server, under a new key prefix.
+    pub fn configure(&self, settings: &mut Settings) {
+        let prefix = format!("nexus-test-{}", uuid::Uuid::new_v4().simple());
+        settings.storage.url = Some(format!("s3://{}/{prefix}", self.bucket));
+        settings.storage.endpoint = Some(self.endpoint.clone());
+        settings.storage.region = Some("us-east-1".into());
+        settings.storage.access_key_id = Some(self.access_key_id.clone());
+        settings.storage.secret_access_key = Some(nexus_core::config::SecretString::new(
+            self.secret_access_key.clone(),
+        ));
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -189,6 +250,7 @@ impl TestEnv {
         settings.rate_limit.write.limit = 10_000;
         settings.rate_limit.read.limit = 10_000;
         settings.rate_limit.search.limit = 10_000;
+        settings.rate_limit.upload.limit = 10_000;
         // Jobs start within a poll even when no wake-up reaches the worker, and retries
         // come quickly, so tests of the queue take milliseconds, not seconds.
         settings.jobs.poll_interval_ms = 50;

@@ -16,4 +16,6 @@ mod jobs;
 mod learning;
 mod registry;
 mod safety;
+mod submissions;
+mod uploads;
 mod webhooks;

@@ -66,7 +66,10 @@ async fn upload(app: &TestApp, who: &TestUser, name: &str, bytes: Vec<u8>) -> St
         .post(app.url("/api/v1/uploads"))
         .bearer_auth(&who.access)
         .header("content-type", "application/pdf")
-        .header("content-disposition", format!("attachment; filename=\"{name}\""))
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"{name}\""),
+        )
         .body(bytes)
         .send()
         .await
@@ -76,7 +79,12 @@ async fn upload(app: &TestApp, who: &TestUser, name: &str, bytes: Vec<u8>) -> St
     body["id"].as_str().unwrap().to_owned()
 }
 
-async fn submit(app: &TestApp, who: &TestUser, deliverable: &str, body: Value) -> reqwest::Response {
+async fn submit(
+    app: &TestApp,
+    who: &TestUser,
+    deliverable: &str,
+    body: Value,
+) -> reqwest::Response {
     app.post_json(
         &format!("/api/v1/cohorts/walk/deliverables/{deliverable}/submissions"),
         Some(&who.access),
@@ -137,7 +145,11 @@ async fn cohort(app: &TestApp) -> Cast {
         admin,
     };
     let resp = app
-        .post_json("/api/v1/courses", Some(&cast.admin.access), fixture_course())
+        .post_json(
+            "/api/v1/courses",
+            Some(&cast.admin.access),
+            fixture_course(),
+        )
         .await;
     assert_eq!(resp.status(), 201);
     let resp = app
@@ -181,8 +193,10 @@ mod acceptance {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_local() {
-        super::the_fixture_cohort_walk_gives_the_numbers_written_here(spawn_app(Backend::Sqlite).await)
-            .await;
+        super::the_fixture_cohort_walk_gives_the_numbers_written_here(
+            spawn_app(Backend::Sqlite).await,
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,7 +281,11 @@ async fn the_fixture_cohort_walk_gives_the_numbers_written_here(app: TestApp) {
         assert_eq!(view["peer_reviewers"], 2, "{id}");
         assert_eq!(open_assignments(&app, who).await, 2);
     }
-    assert_eq!(open_assignments(&app, &dan).await, 0, "dan has not handed in");
+    assert_eq!(
+        open_assignments(&app, &dan).await,
+        0,
+        "dan has not handed in"
+    );
 
     // ada hands in a second revision with a file: complete now, still on time for her.
     let file = upload(&app, &ada, "design-v2.pdf", pdf(20_000)).await;
@@ -283,10 +301,16 @@ async fn the_fixture_cohort_walk_gives_the_numbers_written_here(app: TestApp) {
     assert_eq!(ada_sub["revision"], 2);
     assert_eq!(ada_sub["status"], "resubmitted");
     assert_eq!(ada_sub["late"], false, "her first hand-in was on time");
-    assert_eq!(ada_sub["current"]["late"], true, "this revision came after the deadline");
+    assert_eq!(
+        ada_sub["current"]["late"], true,
+        "this revision came after the deadline"
+    );
     assert_eq!(ada_sub["evidence_missing"], json!([]));
     let revisions = app
-        .get_auth_json(&format!("/api/v1/submissions/{ada_id}/revisions"), &ada.access)
+        .get_auth_json(
+            &format!("/api/v1/submissions/{ada_id}/revisions"),
+            &ada.access,
+        )
         .await;
     let numbers: Vec<i64> = revisions["items"]
         .as_array()
@@ -297,11 +321,23 @@ async fn the_fixture_cohort_walk_gives_the_numbers_written_here(app: TestApp) {
     assert_eq!(numbers, [2, 1]);
 
     // Reviews, with totals computed by hand: (3·design/4 + 2·tests/4 + 1·(docs-1)/4) / 6.
-    let r = reviewed(&app, &mia, &ada_id, json!({"scores": scores(3.0, 2.0, 5.0), "feedback": "Good."})).await;
+    let r = reviewed(
+        &app,
+        &mia,
+        &ada_id,
+        json!({"scores": scores(3.0, 2.0, 5.0), "feedback": "Good."}),
+    )
+    .await;
     assert_eq!(r["total"], 70.83);
     assert_eq!(r["role"], "mentor");
     assert_eq!(r["revision"], 2);
-    let bob_on_ada = reviewed(&app, &bob, &ada_id, json!({"scores": scores(4.0, 4.0, 5.0)})).await;
+    let bob_on_ada = reviewed(
+        &app,
+        &bob,
+        &ada_id,
+        json!({"scores": scores(4.0, 4.0, 5.0)}),
+    )
+    .await;
     assert_eq!(bob_on_ada["total"], 100.0);
     let cy_on_ada = reviewed(&app, &cy, &ada_id, json!({"scores": scores(2.0, 2.0, 3.0)})).await;
     assert_eq!(cy_on_ada["total"], 50.0);
@@ -329,17 +365,31 @@ async fn the_fixture_cohort_walk_gives_the_numbers_written_here(app: TestApp) {
     assert_eq!(status(&ada_id).await, "reviewed");
     assert_eq!(status(&bob_id).await, "revision_requested");
     assert_eq!(status(&cy_id).await, "reviewed");
-    assert_eq!(open_assignments(&app, &bob).await, 1, "bob reviewed ada, not cy yet");
+    assert_eq!(
+        open_assignments(&app, &bob).await,
+        1,
+        "bob reviewed ada, not cy yet"
+    );
     let done = app
         .get_auth_json("/api/v1/me/review-assignments?status=done", &bob.access)
         .await;
     assert_eq!(done["items"].as_array().unwrap().len(), 1);
     let cy_on_bob = reviewed(&app, &cy, &bob_id, json!({"scores": scores(4.0, 4.0, 5.0)})).await;
     assert_eq!(cy_on_bob["total"], 100.0);
-    assert_eq!(status(&bob_id).await, "revision_requested", "a peer does not undo a mentor");
+    assert_eq!(
+        status(&bob_id).await,
+        "revision_requested",
+        "a peer does not undo a mentor"
+    );
 
     // One review per reviewer per revision; a new revision can be reviewed again.
-    let resp = review(&app, &mia, &ada_id, json!({"scores": scores(3.0, 3.0, 3.0)})).await;
+    let resp = review(
+        &app,
+        &mia,
+        &ada_id,
+        json!({"scores": scores(3.0, 3.0, 3.0)}),
+    )
+    .await;
     assert_problem(resp, 409, "conflict").await;
 
     // What each sees: the author reads every review, peers' without their handles.
@@ -348,8 +398,17 @@ async fn the_fixture_cohort_walk_gives_the_numbers_written_here(app: TestApp) {
         .await;
     let reviews = mine["reviews"].as_array().unwrap();
     assert_eq!(reviews.len(), 3);
-    assert!(reviews.iter().any(|r| r["role"] == "mentor" && r["reviewer"] == "mia"));
-    assert!(reviews.iter().filter(|r| r["role"] == "peer").all(|r| r["reviewer"].is_null()));
+    assert!(
+        reviews
+            .iter()
+            .any(|r| r["role"] == "mentor" && r["reviewer"] == "mia")
+    );
+    assert!(
+        reviews
+            .iter()
+            .filter(|r| r["role"] == "peer")
+            .all(|r| r["reviewer"].is_null())
+    );
     // A peer reads their own review only; the mentor reads every handle.
     let as_bob = app
         .get_auth_json(&format!("/api/v1/submissions/{ada_id}"), &bob.access)
@@ -358,7 +417,13 @@ async fn the_fixture_cohort_walk_gives_the_numbers_written_here(app: TestApp) {
     let as_mia = app
         .get_auth_json(&format!("/api/v1/submissions/{ada_id}"), &mia.access)
         .await;
-    assert!(as_mia["reviews"].as_array().unwrap().iter().all(|r| r["reviewer"].is_string()));
+    assert!(
+        as_mia["reviews"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["reviewer"].is_string())
+    );
 
     // Ratings of peer reviews, by the author only, and reviewer quality for mentors.
     let rate = async |who: &TestUser, review: &Value, helpful: bool| {
@@ -394,7 +459,8 @@ async fn the_fixture_cohort_walk_gives_the_numbers_written_here(app: TestApp) {
     assert_eq!(of("ada")["mean_abs_diff"], 8.33);
     assert!(of("ada")["helpful_rate"].is_null());
     assert_problem(
-        app.get_auth("/api/v1/cohorts/walk/reviewers", &ada.access).await,
+        app.get_auth("/api/v1/cohorts/walk/reviewers", &ada.access)
+            .await,
         403,
         "forbidden",
     )
@@ -415,7 +481,9 @@ async fn the_fixture_cohort_walk_gives_the_numbers_written_here(app: TestApp) {
     assert_eq!(list("?deliverable=design-doc").await, 3);
     assert_eq!(list("?status=reviewed").await, 2);
     assert_eq!(list("?deliverable=final-demo").await, 0);
-    let mine = app.get_auth_json("/api/v1/me/submissions", &ada.access).await;
+    let mine = app
+        .get_auth_json("/api/v1/me/submissions", &ada.access)
+        .await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
 
     // The cited file is readable by those who may see the submission, and by nobody else.
@@ -424,7 +492,11 @@ async fn the_fixture_cohort_walk_gives_the_numbers_written_here(app: TestApp) {
     let resp = app.get_auth(&path, &mia.access).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().len(), big.len());
-    assert_eq!(app.get_auth(&path, &cy.access).await.status(), 200, "cy reviews bob");
+    assert_eq!(
+        app.get_auth(&path, &cy.access).await.status(),
+        200,
+        "cy reviews bob"
+    );
     assert_problem(app.get_auth(&path, &dan.access).await, 404, "not-found").await;
     // A cited file cannot be deleted from under its revision.
     let resp = app.delete_auth(&path, &bob.access).await;
@@ -445,8 +517,8 @@ async fn submissions_bola_walk_postgres() {
 
 /// Every object route of the learning platform, walked by those who must not reach the
 /// object: another learner of the same cohort, a learner of another cohort and a mentor
-/// of another cohort get 404 (403 where the object is public: a cohort's lists), and
-/// anonymous callers 401 before anything is looked up.
+/// of another cohort get 404 (403 where the object is public: a cohort's lists);
+/// anonymous callers get 401 before anything is looked up (404 for a file).
 async fn bola_walk(backend: Backend) {
     let app = spawn_app(backend).await;
     let Cast {
@@ -502,7 +574,13 @@ async fn bola_walk(backend: Backend) {
         for path in &gets {
             assert_problem(app.get_auth(path, &outsider.access).await, 404, "not-found").await;
         }
-        let resp = review(&app, outsider, &id, json!({"scores": scores(1.0, 1.0, 1.0)})).await;
+        let resp = review(
+            &app,
+            outsider,
+            &id,
+            json!({"scores": scores(1.0, 1.0, 1.0)}),
+        )
+        .await;
         assert_problem(resp, 404, "not-found").await;
         let resp = app
             .post_json(
@@ -536,10 +614,12 @@ async fn bola_walk(backend: Backend) {
     for insider in [&ada, &mia, &bob, &admin] {
         assert_eq!(app.get_auth(&gets[0], &insider.access).await.status(), 200);
     }
-    // Anonymous callers are asked to sign in; nothing is looked up.
-    for path in &gets {
+    // Anonymous callers are asked to sign in before anything is looked up; a file, whose
+    // link may travel on its own, is simply not there for them.
+    for path in &gets[..2] {
         assert_problem(app.get(path).await, 401, "unauthenticated").await;
     }
+    assert_problem(app.get(&gets[2]).await, 404, "not-found").await;
     // A mentor of another cohort is no mentor here.
     let resp = review(&app, &olga, &id, json!({"scores": scores(1.0, 1.0, 1.0)})).await;
     assert_problem(resp, 404, "not-found").await;
@@ -606,14 +686,40 @@ async fn bad_input(backend: Backend) {
     .await;
     assert_eq!(
         fields(resp).await,
-        ["summary", "links[0].url", "links[1].url", "notes[0]", "uploads[0]"]
+        [
+            "summary",
+            "links[0].url",
+            "links[1].url",
+            "notes[0]",
+            "uploads[0]"
+        ]
     );
-    let resp = submit(&app, &ada, "w1-notes", json!({"summary": "x", "notes": ["Not A Slug"]})).await;
+    let resp = submit(
+        &app,
+        &ada,
+        "w1-notes",
+        json!({"summary": "x", "notes": ["Not A Slug"]}),
+    )
+    .await;
     assert_eq!(fields(resp).await, ["notes[0]"]);
-    let many: Vec<Value> = (0..21).map(|i| json!({"url": format!("https://e.com/{i}")})).collect();
-    let resp = submit(&app, &ada, "w1-notes", json!({"summary": "x", "links": many})).await;
+    let many: Vec<Value> = (0..21)
+        .map(|i| json!({"url": format!("https://e.com/{i}")}))
+        .collect();
+    let resp = submit(
+        &app,
+        &ada,
+        "w1-notes",
+        json!({"summary": "x", "links": many}),
+    )
+    .await;
     assert_eq!(fields(resp).await, ["links"]);
-    let resp = submit(&app, &ada, "w1-notes", json!({"summary": "x", "uploads": ["nope"]})).await;
+    let resp = submit(
+        &app,
+        &ada,
+        "w1-notes",
+        json!({"summary": "x", "uploads": ["nope"]}),
+    )
+    .await;
     assert_problem(resp, 422, "validation-failed").await;
     let resp = submit(&app, &ada, "w1-notes", json!({"summary": 5})).await;
     assert_problem(resp, 422, "validation-failed").await;
@@ -634,7 +740,13 @@ async fn bad_input(backend: Backend) {
     let resp = submit(&app, &mia, "w1-notes", json!({"summary": "x"})).await;
     assert_problem(resp, 403, "forbidden").await;
 
-    let sub = submitted(&app, &ada, "w1-notes", json!({"summary": "Unicode ✓ — naïve café"})).await;
+    let sub = submitted(
+        &app,
+        &ada,
+        "w1-notes",
+        json!({"summary": "Unicode ✓ — naïve café"}),
+    )
+    .await;
     let id = sub["id"].as_str().unwrap();
     assert_eq!(sub["current"]["summary"], "Unicode ✓ — naïve café");
     // Scores out of range, unknown, twice, missing; a peer asking for a revision.
@@ -650,7 +762,10 @@ async fn bad_input(backend: Backend) {
         json!({"scores": [{"criterion": "design", "score": 1}, {"criterion": "style", "score": 1}]}),
     )
     .await;
-    assert_eq!(fields(resp).await, ["scores[1].criterion", "scores", "scores"]);
+    assert_eq!(
+        fields(resp).await,
+        ["scores[1].criterion", "scores", "scores"]
+    );
     let resp = review(&app, &mia, id, json!({"scores": []})).await;
     assert_eq!(fields(resp).await, ["scores"]);
     let resp = review(&app, &mia, id, json!({"scores": "high"})).await;

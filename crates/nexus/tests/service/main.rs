@@ -15,3 +15,4 @@ mod jobs;
 mod learning;
 mod retries;
 mod schedules;
+mod uploads;
