@@ -9,7 +9,9 @@ would reuse one with another body: every such 422 would be the fuzzer breaking t
 protocol, not the server breaking the contract.
 
 So a well-formed key is made specific to its request: a digest of the method, path, query
-and body is appended to it. The same request keeps the same key (replays are still
+and body is appended to it, and of the headers that say what the body is (its media type
+and, for an upload, its `Content-Disposition` file name): an upload is its bytes with their
+declared type and name, and the same sample file sent as another type is another request. The same request keeps the same key (replays are still
 exercised), a different one gets a different key, and a malformed key is left as drawn so
 that its 400 is still tested. Key reuse with a different body is tested over HTTP in
 crates/nexus/tests/api/safety.rs.
@@ -36,7 +38,20 @@ def before_call(context, case, kwargs):
             continue
         quoted = value.startswith('"')
         key = value[1:-1] if quoted else value
-        request = [case.method, case.path, case.path_parameters, case.query, case.body]
+        described_by = {
+            k.lower(): v
+            for k, v in headers.items()
+            if k.lower() in ("content-type", "content-disposition")
+        }
+        request = [
+            case.method,
+            case.path,
+            case.path_parameters,
+            case.query,
+            case.body,
+            case.media_type,
+            described_by,
+        ]
         # Keys in the order they are sent: the server compares the bytes of the body.
         digest = hashlib.sha256(json.dumps(request, default=repr).encode()).hexdigest()[
             :DIGEST_CHARS

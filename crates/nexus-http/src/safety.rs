@@ -6,8 +6,9 @@
 //!    token that does not authenticate counts as anonymous here; the handler's own
 //!    extractor answers 401 for it.
 //! 2. The request runs inside a [`RequestScope`] naming its client, so the use cases it
-//!    calls charge their rate limits by operation class (read, search, write, auth; see
-//!    [`nexus_service::safety`]) against the same buckets whichever transport calls them.
+//!    calls charge their rate limits by operation class (read, search, write, upload,
+//!    auth; see [`nexus_service::safety`]) against the same buckets whichever transport
+//!    calls them.
 //!    The decision they record becomes the `RateLimit-Policy` and `RateLimit` headers
 //!    (draft-ietf-httpapi-ratelimit-headers); refusals are 429 problems with
 //!    `Retry-After`. Routes that call no use case (probes, documents) are not limited.

@@ -36,6 +36,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[schema(value_type = String, format = Binary)]
 pub struct FileBytes(pub Vec<u8>);
 
+/// A JSON file: any JSON document (its bytes are checked against the grammar, whatever
+/// the value).
+#[derive(ToSchema)]
+#[schema(value_type = Value)]
+pub struct JsonFile(pub serde_json::Value);
+
 /// Upload a file (signed-in users with write rights).
 ///
 /// The body is the file's bytes as they are (no multipart form), `Content-Type` its media
@@ -67,7 +73,7 @@ pub struct FileBytes(pub Vec<u8>);
             (FileBytes = "text/plain", example = json!("Load test, week 3: p99 fell from 480 ms to 95 ms.\n")),
             (FileBytes = "text/markdown", example = json!("# Week 3\n\n- cached the hot reads\n- p99: 95 ms\n")),
             (FileBytes = "text/csv", example = json!("run,p50_ms,p99_ms\n1,12,480\n2,9,95\n")),
-            (FileBytes = "application/json", example = json!({"run": 2, "p50_ms": 9, "p99_ms": 95})),
+            (JsonFile = "application/json", example = json!({"run": 2, "p50_ms": 9, "p99_ms": 95})),
             (FileBytes = "application/zip"),
         )),
     responses(
@@ -124,7 +130,7 @@ fn filename_of(headers: &HeaderMap) -> Result<String, AppError> {
     }
 }
 
-/// Download a file (its owner).
+/// Download a file: its owner, and whoever may see a submission that cites it.
 ///
 /// The bytes stream from the store with the type they were uploaded as,
 /// `Content-Disposition: attachment` (the name in both `filename` and `filename*`
@@ -145,7 +151,7 @@ fn filename_of(headers: &HeaderMap) -> Result<String, AppError> {
                 (FileBytes = "text/plain"),
                 (FileBytes = "text/markdown"),
                 (FileBytes = "text/csv"),
-                (FileBytes = "application/json"),
+                (JsonFile = "application/json"),
                 (FileBytes = "application/zip"),
             ),
             headers(
@@ -199,7 +205,7 @@ async fn get_upload(
         .into_response())
 }
 
-/// Delete a file (its owner): its record and its bytes.
+/// Delete a file (its owner): its record and its bytes; not while a submission cites it.
 #[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The upload's id.")),
     responses(
