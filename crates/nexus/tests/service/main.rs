@@ -9,6 +9,7 @@
 mod helpers;
 
 mod cache;
+mod clock;
 mod harness;
 mod idempotency;
 mod jobs;
