@@ -59,7 +59,7 @@ impl LoginThrottle {
                     .ok()
                     .and_then(|lockout| f.last.checked_add_signed(lockout))
                     .unwrap_or(DateTime::<Utc>::MAX_UTC);
-                // A part of a second still to wait counts as a whole one.
+                // In whole seconds, and at least one while any of it is left.
                 let left = (until - now).to_std().ok()?;
                 (!left.is_zero()).then(|| left.as_secs().max(1))
             })
