@@ -7,6 +7,8 @@
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../api/receiver.rs"]
+mod receiver;
 
 mod cache;
 mod clock;
@@ -16,3 +18,4 @@ mod jobs;
 mod learning;
 mod retries;
 mod schedules;
+mod webhooks;
