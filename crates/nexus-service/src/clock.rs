@@ -1,5 +1,8 @@
-//! What time it is, as the job machinery sees it: when a job is due, when a failed one
-//! is retried, which period of a schedule is current, when a webhook's breaker may probe.
+//! What time it is, as the services see it: when a job is due, when a failed one is
+//! retried, which period of a schedule is current, when a webhook's breaker may probe, and
+//! every time a use case stamps on a row or compares with one (a session's expiry, a
+//! hand-in's deadline). Only times that another party checks with its own clock (an
+//! access token's `exp`, a webhook signature's timestamp) are read from the system.
 //!
 //! The system clock in production. A test sets the time instead ([`Clock::manual`]),
 //! so that a backoff, a weekly schedule or a breaker's cool-down is a step of the clock

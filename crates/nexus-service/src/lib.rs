@@ -77,7 +77,8 @@ pub struct Core {
     pub outbound: webhooks::Outbound,
     /// Job kinds, events, subscriptions and schedules, as the domains registered them.
     pub registry: jobs::Registry,
-    /// The time the job machinery goes by (a test's manual clock, or the system's).
+    /// The time every use case and the job machinery go by (a test's manual clock, or
+    /// the system's).
     pub clock: clock::Clock,
     /// Where uploaded files are kept.
     pub storage: uploads::Storage,

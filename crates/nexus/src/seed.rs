@@ -180,7 +180,7 @@ pub async fn run(services: &Services, shape: Shape) -> anyhow::Result<()> {
     let tags: Vec<String> = (0..100).map(|i| format!("{}-{i}", words[i * 7])).collect();
 
     // Topics, through the repository (admin rights are not the point here).
-    let now = chrono::Utc::now();
+    let now = services.clock.now();
     let mut topic_slugs = Vec::with_capacity(shape.topics);
     let mut tx = db.begin().await?;
     for i in 0..shape.topics {

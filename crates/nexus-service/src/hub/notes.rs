@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::Utc;
 use nexus_core::hub::{self, NoteStatus};
 use nexus_core::identity::Checker;
 use nexus_core::{AppError, error::AppResult};
@@ -247,7 +246,7 @@ impl Notes<'_> {
             return Ok(());
         }
         let mut tx = self.db.begin().await?;
-        repo::set_status(&mut tx, note.id, "archived", Utc::now()).await?;
+        repo::set_status(&mut tx, note.id, "archived", self.clock.now()).await?;
         tx.commit().await?;
         cache::of(self).note_changed(&note.slug).await;
         Ok(())

@@ -167,7 +167,7 @@ pub(super) fn stale(current: i32) -> AppError {
 /// `note.published` event when a draft becomes published.
 pub(super) async fn write_edit(services: &Services, edit: &Edit<'_>) -> AppResult<()> {
     let mut tx = services.db.begin().await?;
-    write_edit_in(&mut tx, edit, Utc::now()).await?;
+    write_edit_in(&mut tx, edit, services.clock.now()).await?;
     let note = edit.note;
     if note.status != NoteStatus::Published && edit.prepared.status == NoteStatus::Published {
         let event = HubEvent::NotePublished {
@@ -205,7 +205,7 @@ pub(super) async fn store_new_notes(
     announce: bool,
 ) -> AppResult<Vec<String>> {
     let mut tx = services.db.begin().await?;
-    let (ids, slugs) = write_new_notes_in(&mut tx, notes, Utc::now()).await?;
+    let (ids, slugs) = write_new_notes_in(&mut tx, notes, services.clock.now()).await?;
     if announce {
         for ((note, id), slug) in notes.iter().zip(&ids).zip(&slugs) {
             if note.prepared.status == NoteStatus::Published {

@@ -1,7 +1,6 @@
 //! Topics: listed and read by anyone, created and changed by admins, and the topics that
 //! share notes with one.
 
-use chrono::Utc;
 use nexus_core::hub;
 use nexus_core::identity::{Checker, Role};
 use nexus_core::{AppError, Unique, error::AppResult};
@@ -64,7 +63,7 @@ impl Topics<'_> {
             &slug,
             &title,
             &description,
-            Utc::now(),
+            self.clock.now(),
         )
         .await
         {
@@ -97,7 +96,7 @@ impl Topics<'_> {
             topic.id,
             title.as_deref(),
             description.as_deref(),
-            Utc::now(),
+            self.clock.now(),
         )
         .await?;
         self.get(slug).await

@@ -50,7 +50,7 @@ impl Accounts<'_> {
             self.send_signup_attempt(&email.display).await;
             return Ok(ACCEPTED);
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         let user_id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
         let inserted = repo::insert_user(
@@ -144,7 +144,7 @@ impl Accounts<'_> {
     pub async fn verify_email(&self, input: TokenRequest) -> AppResult<()> {
         self.charge(OpClass::Write).await?;
         rules::check_token_shape(&input.token, "token")?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         let user = consume_email_token(&mut tx, &input.token, "verify", now).await?;
         repo::mark_verified(&mut tx, user, now).await?;
@@ -163,7 +163,7 @@ impl Accounts<'_> {
         if user.disabled_at.is_some() {
             return Ok(ACCEPTED);
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         let minutes = self.settings.auth.reset_token_ttl_minutes;
         let mut tx = self.db.begin().await?;
         repo::void_email_tokens(&mut tx, user.id, "reset", now).await?;
@@ -184,7 +184,7 @@ impl Accounts<'_> {
         let password = Password::parse("password", input.password)
             .map_err(|e| AppError::Validation(vec![e]))?;
         let hash = self.passwords.hash(password.expose()).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         let user = consume_email_token(&mut tx, &input.token, "reset", now).await?;
         repo::set_password_hash(&mut tx, user, &hash, now).await?;
@@ -210,7 +210,7 @@ impl Accounts<'_> {
             return Err(AppError::invalid("current_password", "is not right"));
         }
         let hash = self.passwords.hash(new.expose()).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         repo::set_password_hash(&mut tx, actor.id, &hash, now).await?;
         repo::revoke_other_sessions(&mut tx, actor.id, Some(session), "password changed", now)
@@ -238,7 +238,7 @@ impl Accounts<'_> {
                 bio: bio.as_deref(),
                 track: input.track,
             },
-            Utc::now(),
+            self.clock.now(),
         )
         .await?;
         if name.is_some() {
@@ -273,7 +273,7 @@ impl Accounts<'_> {
             actor.id,
             input.notifications,
             input.digest,
-            Utc::now(),
+            self.clock.now(),
         )
         .await?;
         self.email_preferences(actor).await

@@ -1,7 +1,6 @@
 //! User administration by an admin: listing users with filters, changing a role, disabling
 //! an account.
 
-use chrono::Utc;
 use nexus_core::identity::Role;
 use nexus_core::{AppError, error::AppResult};
 use nexus_db::identity as repo;
@@ -67,7 +66,7 @@ pub(super) async fn set_role_and_disabled(
     role: Option<Role>,
     disabled: Option<bool>,
 ) -> AppResult<()> {
-    let now = Utc::now();
+    let now = services.clock.now();
     let mut tx = services.db.begin().await?;
     repo::set_role_and_disabled(&mut tx, user, role.map(Role::as_str), disabled, now).await?;
     if disabled == Some(true) {

@@ -1,6 +1,5 @@
 //! Operator commands (the `nexus user` CLI), with no actor: the operator is trusted.
 
-use chrono::Utc;
 use nexus_core::error::AppResult;
 use nexus_core::identity::Role;
 use nexus_db::identity as repo;
@@ -27,7 +26,7 @@ impl Operator<'_> {
     ) -> AppResult<Uuid> {
         let account = NewAccount::by_operator(email, handle, display_name, password)?;
         let hash = self.passwords.hash(account.password.expose()).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
         repo::insert_user(

@@ -167,6 +167,7 @@ mod tests {
     fn access_tokens_round_trip_and_reject_tampering() {
         let keys = AccessTokens::new(&[7u8; 32], 900);
         let (user, session) = (Uuid::now_v7(), Uuid::now_v7());
+        // The system time: jsonwebtoken checks `exp` against it, as in production.
         let token = keys.issue(user, session, Utc::now()).unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!((claims.sub, claims.sid), (user, session));

@@ -1,8 +1,6 @@
 //! Sessions: sign-in, refresh-token rotation, sign-out, and resolving a bearer credential
 //! (a session's JWT or a personal access token) to the user behind it.
 
-use std::time::Instant;
-
 use chrono::{DateTime, Duration, Utc};
 use nexus_core::{AppError, error::AppResult};
 use nexus_db::identity as repo;
@@ -34,7 +32,7 @@ impl Sessions<'_> {
         let account_key = format!("acct:{normalized}");
         let ip_key = format!("ip:{}", client.ip);
         let keys = [account_key.as_str(), ip_key.as_str()];
-        if let Some(secs) = self.login_throttle.retry_after(&keys, Instant::now()) {
+        if let Some(secs) = self.login_throttle.retry_after(&keys, self.clock.now()) {
             return Err(AppError::RateLimited {
                 retry_after_secs: secs,
             });
@@ -50,7 +48,7 @@ impl Sessions<'_> {
         let user = match user {
             Some(u) if ok && u.disabled_at.is_none() => u,
             _ => {
-                self.login_throttle.record_failure(&keys, Instant::now());
+                self.login_throttle.record_failure(&keys, self.clock.now());
                 return Err(invalid_credentials());
             }
         };
@@ -62,7 +60,7 @@ impl Sessions<'_> {
     }
 
     async fn start_session(&self, tx: &mut nexus_db::DbTx, user_id: Uuid) -> AppResult<TokenPair> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let session = Uuid::now_v7();
         let days = i64::try_from(self.settings.auth.refresh_token_ttl_days).unwrap_or(30);
         repo::insert_session(&mut *tx, session, user_id, now, now + Duration::days(days)).await?;
@@ -79,7 +77,9 @@ impl Sessions<'_> {
         let refresh = secrets::random_token()?;
         repo::insert_refresh_token(tx, &secrets::hash_token(&refresh), session, now).await?;
         Ok(TokenPair {
-            access_token: self.tokens.issue(user_id, session, now)?,
+            // Wall-clock time, not `self.clock`: jsonwebtoken checks `exp` against the
+            // system time, and clients read `iat`/`exp` with theirs.
+            access_token: self.tokens.issue(user_id, session, Utc::now())?,
             refresh_token: refresh,
             token_type: "Bearer".into(),
             expires_in: self.tokens.ttl_secs,
@@ -96,7 +96,7 @@ impl Sessions<'_> {
             return Err(unauth());
         }
         let hash = secrets::hash_token(&input.refresh_token);
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         let Some(found) = repo::find_refresh_token(&mut tx, &hash).await? else {
             return Err(unauth());
@@ -128,7 +128,7 @@ impl Sessions<'_> {
         if !rules::token_shaped(&input.refresh_token) {
             return Ok(());
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         if let Some(found) =
             repo::find_refresh_token(&mut tx, &secrets::hash_token(&input.refresh_token)).await?
@@ -145,7 +145,7 @@ impl Sessions<'_> {
         if bearer.len() > 4096 {
             return Err(unauth("the bearer token is not valid"));
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         if let Some(rest) = bearer.strip_prefix(PAT_PREFIX) {
             if rest.is_empty() {
                 return Err(unauth("the bearer token is not valid"));

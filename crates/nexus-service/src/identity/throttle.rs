@@ -10,12 +10,14 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
 
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
-    last: Instant,
+    last: DateTime<Utc>,
 }
 
 pub struct LoginThrottle {
@@ -25,7 +27,7 @@ pub struct LoginThrottle {
 }
 
 /// Entries older than this are forgotten.
-const MEMORY: Duration = Duration::from_secs(3600);
+const MEMORY: TimeDelta = TimeDelta::hours(1);
 const MAX_ENTRIES: usize = 100_000;
 
 impl LoginThrottle {
@@ -45,29 +47,36 @@ impl LoginThrottle {
         self.base_lockout * 2u32.pow(doublings)
     }
 
-    /// Seconds the caller must wait before trying any of `keys` again, if any.
-    pub fn retry_after(&self, keys: &[&str], now: Instant) -> Option<u64> {
+    /// Seconds the caller must wait before trying any of `keys` again, if any, at `now`
+    /// (the services' clock, so a test passes a lock-out by setting the time).
+    pub fn retry_after(&self, keys: &[&str], now: DateTime<Utc>) -> Option<u64> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         keys.iter()
             .filter_map(|k| entries.get(*k))
             .filter_map(|f| {
-                let until = f.last + self.lockout_for(*f);
-                (until > now).then(|| (until - now).as_secs().max(1))
+                // A lock-out too long to add to a date lasts as long as dates do.
+                let until = TimeDelta::from_std(self.lockout_for(*f))
+                    .ok()
+                    .and_then(|lockout| f.last.checked_add_signed(lockout))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                // In whole seconds, and at least one while any of it is left.
+                let left = (until - now).to_std().ok()?;
+                (!left.is_zero()).then(|| left.as_secs().max(1))
             })
             .max()
     }
 
-    pub fn record_failure(&self, keys: &[&str], now: Instant) {
+    pub fn record_failure(&self, keys: &[&str], now: DateTime<Utc>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, f| now.duration_since(f.last) < MEMORY);
+            entries.retain(|_, f| now - f.last < MEMORY);
         }
         for key in keys {
             let entry = entries.entry((*key).to_owned()).or_insert(Failures {
                 count: 0,
                 last: now,
             });
-            if now.duration_since(entry.last) > MEMORY {
+            if now - entry.last > MEMORY {
                 entry.count = 0;
             }
             entry.count += 1;
@@ -88,7 +97,7 @@ mod tests {
     #[test]
     fn failures_beyond_the_allowance_lock_out_for_a_growing_time() {
         let t = LoginThrottle::new(3, Duration::from_secs(10));
-        let now = Instant::now();
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         for _ in 0..2 {
             t.record_failure(&["acct"], now);
         }
@@ -98,7 +107,7 @@ mod tests {
         t.record_failure(&["acct"], now);
         assert_eq!(t.retry_after(&["acct"], now), Some(20));
         assert_eq!(
-            t.retry_after(&["acct"], now + Duration::from_secs(21)),
+            t.retry_after(&["acct"], now + chrono::Duration::seconds(21)),
             None
         );
         assert_eq!(t.retry_after(&["other"], now), None);

@@ -1,7 +1,7 @@
 //! Personal access tokens: long-lived bearer credentials for scripts, made from a signed-in
 //! session, listed without their secrets, revoked by their owner.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use nexus_core::identity::Checker;
 use nexus_core::{AppError, error::AppResult};
 use nexus_db::identity as repo;
@@ -36,7 +36,7 @@ impl Tokens<'_> {
                 "validated name missing"
             )));
         };
-        let now = Utc::now();
+        let now = self.clock.now();
         let token = format!("{PAT_PREFIX}{}", secrets::random_token()?);
         let prefix: String = token.chars().take(PAT_PREFIX.len() + 4).collect();
         let id = Uuid::now_v7();
@@ -84,7 +84,7 @@ impl Tokens<'_> {
     pub async fn revoke(&self, actor: &AuthUser, id: Uuid) -> AppResult<()> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
-        if repo::revoke_pat(&self.db, id, actor.id, Utc::now()).await? {
+        if repo::revoke_pat(&self.db, id, actor.id, self.clock.now()).await? {
             Ok(())
         } else {
             Err(AppError::not_found("no such token"))

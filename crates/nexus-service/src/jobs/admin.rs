@@ -156,7 +156,7 @@ impl JobsAdmin<'_> {
     pub async fn retry(&self, actor: &AuthUser, id: Uuid) -> AppResult<JobView> {
         self.charge(OpClass::Write).await?;
         actor.require_role(Role::Admin)?;
-        let Some(row) = repo::retry(&self.db, id, Utc::now()).await? else {
+        let Some(row) = repo::retry(&self.db, id, self.clock.now()).await? else {
             return match repo::find(&self.db, id).await? {
                 None => Err(AppError::not_found(format!("no job {id}"))),
                 Some(job) => Err(AppError::Conflict(format!(

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::Utc;
 use futures_util::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
@@ -185,7 +184,7 @@ async fn publish_batch(
     channel: &Channel,
 ) -> anyhow::Result<usize> {
     let mut tx = services.db.begin().await?;
-    let due = repo::lock_unpublished(&mut tx, Utc::now(), PUBLISH_BATCH).await?;
+    let due = repo::lock_unpublished(&mut tx, services.clock.now(), PUBLISH_BATCH).await?;
     if due.is_empty() {
         return Ok(0);
     }
@@ -226,7 +225,7 @@ async fn publish_batch(
         }
     }
     let ids: Vec<Uuid> = due.iter().map(|(id, _)| *id).collect();
-    repo::mark_published(&mut tx, &ids, Utc::now()).await?;
+    repo::mark_published(&mut tx, &ids, services.clock.now()).await?;
     tx.commit().await?;
     metrics::counter!("jobs_published_total").increment(ids.len() as u64);
     Ok(ids.len())
@@ -315,7 +314,7 @@ async fn handle_delivery(services: &Services, worker: &str, data: &[u8]) -> anyh
         tracing::warn!("dropping a message that is not a Nexus job");
         return Ok(());
     };
-    let now = Utc::now();
+    let now = services.clock.now();
     let until = now + Duration::from_secs(services.queue.settings().lease_secs);
     match repo::claim_one(&services.db, message.job_id, worker, now, until).await? {
         Some(job) => {

@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 
-use chrono::Utc;
 use nexus_core::identity::Role;
 use nexus_core::{AppError, Unique, error::AppResult};
 use nexus_db::DbTx;
@@ -225,7 +224,7 @@ impl Courses<'_> {
             level: doc.level.as_str(),
             duration_weeks: doc.duration_weeks as i32,
         };
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         let existing = repo::course_by_slug(&mut tx, &doc.slug).await?;
         let (course_id, version) = match (expect, existing) {

@@ -175,7 +175,7 @@ impl Uploads<'_> {
             size: i64::try_from(size).map_err(|_| AppError::PayloadTooLarge)?,
             sha256,
             storage_key: key,
-            created_at: Utc::now(),
+            created_at: self.clock.now(),
         };
         // Completing the object and writing its row must not stop half-way if the
         // request goes away (a client that disconnects, the request timeout): they run to

@@ -200,7 +200,7 @@ async fn deliver(services: &Services, job: &ClaimedJob, d: DeliverJob) -> Result
             status_code: status.map(i32::from),
             error: error.clone(),
             duration_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
-            created_at: Utc::now(),
+            created_at: services.clock.now(),
         },
     )
     .await?;
@@ -243,6 +243,8 @@ async fn send(
     {
         return Err(format!("{ip} is not a public address"));
     }
+    // Wall-clock time, not the services' clock: the receiver checks the signed timestamp
+    // against its own clock to refuse replays.
     let signature = sign(secret, Utc::now().timestamp(), &body);
     let response = outbound
         .client

@@ -267,7 +267,7 @@ impl Webhooks<'_> {
                 secret: &secret,
                 events: &events,
             },
-            Utc::now(),
+            self.clock.now(),
         )
         .await?;
         let (id, secret) = self.commit(tx, (id, secret)).await?;
@@ -368,7 +368,7 @@ impl Webhooks<'_> {
             event: EventEnvelope {
                 event_id,
                 event_type: TEST_EVENT.into(),
-                occurred_at: Utc::now(),
+                occurred_at: self.clock.now(),
                 data: json!({ "webhook_id": hook.id, "requested_by": actor.id }),
             },
         })

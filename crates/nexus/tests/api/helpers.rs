@@ -647,6 +647,7 @@ impl TestApp {
 }
 
 /// A loopback port with nothing listening: connections to it are refused at once.
+#[allow(dead_code, reason = "only the service tests take a server down")]
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()

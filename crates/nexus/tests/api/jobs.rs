@@ -1,8 +1,9 @@
 //! Background work over real components: the queue in SQLite and PostgreSQL, the outbox
-//! relay, the admin API over dead jobs, RabbitMQ restarted under 1,000 queued jobs, email delivered to a real SMTP server (and
-//! held back while it is down, or when it cannot do the TLS asked for), and the email
-//! preferences that notifications and the digest honour. (Retries to death and the weekly
-//! digest run on a manual clock: `tests/service/retries.rs`, `tests/service/schedules.rs`.)
+//! relay, the admin API over dead jobs, RabbitMQ restarted under 1,000 queued jobs, email
+//! delivered to a real SMTP server (and refused when it cannot do the TLS asked for), and
+//! the email preferences that notifications and the digest honour. (Retries to death, an
+//! email held back while SMTP is down, and the weekly digest run on a manual clock:
+//! `tests/service/retries.rs`, `tests/service/schedules.rs`.)
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{
-    Backend, SmtpSink, TestApp, assert_problem, closed_port, spawn_app, spawn_app_with, wait_for,
+    Backend, SmtpSink, TestApp, assert_problem, spawn_app, spawn_app_with, wait_for,
 };
 use crate::hub::create as create_note;
 
@@ -19,7 +20,6 @@ backend_tests!(
     a_comment_is_an_outbox_event_that_emails_the_note_author_once,
     the_jobs_api_is_for_admins_and_validates_its_filters,
     the_verification_email_reaches_a_real_smtp_server,
-    an_email_waits_in_the_queue_while_smtp_is_down_and_is_delivered_once_when_it_is_back,
     smtp_with_tls_required_refuses_a_server_without_starttls,
     email_preferences_start_on_and_a_patch_changes_only_what_it_names,
     email_preferences_refuse_bad_bodies_and_anonymous_callers,
@@ -388,57 +388,6 @@ async fn the_verification_email_reaches_a_real_smtp_server(backend: Backend) {
         "with smtp_url nothing is written to the outbox"
     );
     assert_eq!(sink.messages().len(), 1);
-}
-
-async fn an_email_waits_in_the_queue_while_smtp_is_down_and_is_delivered_once_when_it_is_back(
-    backend: Backend,
-) {
-    let Some(python) = SmtpSink::python_or_skip() else {
-        return;
-    };
-    let port = closed_port();
-    let app = spawn_app_with(
-        backend,
-        |s| {
-            s.smtp_url = Some(nexus_core::config::SecretUrl::new(format!(
-                "smtp://127.0.0.1:{port}"
-            )));
-            s.jobs.max_attempts.insert("email.send".into(), 100);
-        },
-        None,
-    )
-    .await;
-    let admin = app.admin("root").await;
-    assert_eq!(app.register("ada@example.com", "ada").await.status(), 202);
-    let mut job = Value::Null;
-    wait_for("failed attempts with the job queued again", async || {
-        let list = jobs(&app, &admin.access, "?kind=email.send").await;
-        job = list["items"][0].clone();
-        job["state"] == "queued" && job["attempts"].as_i64().unwrap_or(0) >= 2
-    })
-    .await;
-    assert_eq!(job["max_attempts"], 100, "{job}");
-    assert!(
-        !job["last_error"].as_str().unwrap_or_default().is_empty(),
-        "{job}"
-    );
-    assert!(job["finished_at"].is_null(), "{job}");
-    let failed = job["attempts"].as_i64().unwrap();
-
-    let sink = SmtpSink::start_on(&python, port);
-    let message = sink.wait_for_messages(1).await.remove(0);
-    app.jobs_settled().await;
-    let job = the_email_job(&app, &admin.access).await;
-    assert_eq!(job["state"], "succeeded", "{job}");
-    assert!(job["attempts"].as_i64().unwrap() > failed, "{job}");
-    let id = job["id"].as_str().unwrap();
-    assert!(
-        message.contains(&format!("Message-ID: <{id}@")),
-        "{message}"
-    );
-    // Settled means nothing is left to try: still exactly one message.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sink.messages().len(), 1, "delivered exactly once");
 }
 
 async fn smtp_with_tls_required_refuses_a_server_without_starttls(backend: Backend) {

@@ -14,6 +14,9 @@ mod identity;
 mod internals;
 mod jobs;
 mod learning;
+// Shared with the service tests; this binary does not use all of it.
+#[allow(dead_code)]
+mod receiver;
 mod registry;
 mod safety;
 mod submissions;

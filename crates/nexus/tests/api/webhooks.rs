@@ -1,102 +1,21 @@
-//! Webhooks against a real receiver on loopback: signed deliveries that verify, retries,
-//! the breaker opening after repeated failures and closing after a good probe, the
+//! Webhooks against a real receiver on loopback: signed deliveries that verify, the
 //! delivery log, and the registration API's checks (private targets, ownership, limits).
+//! (Retries and the breaker, whose cool-down is a matter of time, run on a manual clock:
+//! `tests/service/webhooks.rs`.)
 
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::discussion::{comment, propose};
-use crate::helpers::{Backend, TestApp, TestUser, assert_problem, spawn_app_with, wait_for};
+use crate::helpers::{Backend, TestApp, TestUser, assert_problem, spawn_app_with};
 use crate::hub::{create as create_note, setup};
+use crate::receiver::{Receiver, body_of, verifies};
 
 backend_tests!(
     a_receiver_gets_signed_deliveries_of_the_events_it_chose,
-    failures_are_retried_the_breaker_opens_and_a_good_probe_closes_it,
     the_webhooks_api_checks_targets_events_owners_and_limits,
     only_events_some_endpoint_receives_become_fan_out_jobs,
 );
-
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
-    answered: u16,
-}
-
-#[derive(Clone)]
-struct Receiver {
-    got: Arc<Mutex<Vec<Received>>>,
-    status: Arc<AtomicU16>,
-}
-
-impl Receiver {
-    /// An HTTP server on a random loopback port that records every request and answers
-    /// with the status currently set.
-    async fn start() -> (Receiver, String) {
-        let r = Receiver {
-            got: Arc::default(),
-            status: Arc::new(AtomicU16::new(200)),
-        };
-        let app = axum::Router::new()
-            .route("/hook", axum::routing::post(record))
-            .with_state(r.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (r, url)
-    }
-
-    fn all(&self) -> Vec<Received> {
-        self.got.lock().unwrap().clone()
-    }
-
-    fn answer(&self, status: u16) {
-        self.status.store(status, Ordering::SeqCst);
-    }
-}
-
-async fn record(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let answered = r.status.load(Ordering::SeqCst);
-    r.got.lock().unwrap().push(Received {
-        headers,
-        body,
-        answered,
-    });
-    StatusCode::from_u16(answered).unwrap()
-}
-
-/// What a receiver does with `Nexus-Signature`: recompute the HMAC over "t.body" with the
-/// secret and compare, written independently of the server's code.
-fn verifies(secret: &str, got: &Received) -> bool {
-    use hmac::{Hmac, Mac};
-    let header = got.headers["nexus-signature"].to_str().unwrap();
-    let mut t = None;
-    let mut v1 = None;
-    for part in header.split(',') {
-        match part.split_once('=') {
-            Some(("t", v)) => t = Some(v.to_owned()),
-            Some(("v1", v)) => v1 = Some(v.to_owned()),
-            _ => {}
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
-        return false;
-    };
-    let age = chrono::Utc::now().timestamp() - t.parse::<i64>().unwrap();
-    assert!((0..300).contains(&age), "timestamp is current: {age}");
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{t}.").as_bytes());
-    mac.update(&got.body);
-    mac.verify_slice(&hex::decode(v1).unwrap()).is_ok()
-}
 
 async fn webhook_app(backend: Backend) -> TestApp {
     spawn_app_with(
@@ -124,10 +43,6 @@ async fn register(app: &TestApp, who: &TestUser, url: &str, events: Value) -> Va
         .await;
     assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
     resp.json().await.unwrap()
-}
-
-fn body_of(got: &Received) -> Value {
-    serde_json::from_slice(&got.body).unwrap()
 }
 
 async fn a_receiver_gets_signed_deliveries_of_the_events_it_chose(backend: Backend) {
@@ -252,107 +167,6 @@ async fn a_receiver_gets_signed_deliveries_of_the_events_it_chose(backend: Backe
     assert_eq!(receiver.all().len(), 3);
     let listed = app.get_auth_json("/api/v1/webhooks", &ada.access).await;
     assert_eq!(listed["items"], json!([]));
-}
-
-async fn failures_are_retried_the_breaker_opens_and_a_good_probe_closes_it(backend: Backend) {
-    let app = webhook_app(backend).await;
-    let (_admin, ada) = setup(&app).await;
-    let (receiver, url) = Receiver::start().await;
-    receiver.answer(500);
-    let hook = register(&app, &ada, &url, json!(["note.published"])).await;
-    let id = hook["id"].as_str().unwrap().to_owned();
-    let secret = hook["secret"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/webhooks/{id}");
-
-    create_note(
-        &app,
-        &ada,
-        json!({"title": "Raft", "kind": "concept", "body_md": "Leaders.", "topics": ["databases"]}),
-    )
-    .await;
-    // Retried with backoff until three failures in a row open the breaker.
-    let mut seen = Value::Null;
-    wait_for("the breaker to open", async || {
-        seen = app.get_auth_json(&path, &ada.access).await;
-        seen["breaker"]["state"] == "open"
-    })
-    .await;
-    assert!(seen["breaker"]["consecutive_failures"].as_i64().unwrap() >= 3);
-    assert!(seen["breaker"]["open_until"].is_string(), "{seen}");
-    // While it is open the endpoint is left alone (the cool-down is 2 s).
-    let hits = receiver.all().len();
-    assert_eq!(hits, 3, "exactly the three failures before it opened");
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(receiver.all().len(), hits, "nothing is sent while open");
-    let log = app
-        .get_auth_json(&format!("{path}/deliveries"), &ada.access)
-        .await;
-    let items = log["items"].as_array().unwrap();
-    assert_eq!(items.len(), 3);
-    for (item, attempt) in items.iter().zip([3, 2, 1]) {
-        assert_eq!(item["outcome"], "failed");
-        assert_eq!(item["status_code"], 500);
-        assert_eq!(item["attempt"], attempt);
-        assert!(item["error"].as_str().unwrap().contains("500"));
-    }
-
-    // The endpoint recovers: after the cool-down one probe goes, succeeds and closes the
-    // breaker, and the event is delivered once.
-    receiver.answer(204);
-    wait_for("the probe to close the breaker", async || {
-        seen = app.get_auth_json(&path, &ada.access).await;
-        seen["breaker"]["state"] == "closed"
-    })
-    .await;
-    app.jobs_settled().await;
-    assert_eq!(seen["breaker"]["consecutive_failures"], 0);
-    let got = receiver.all();
-    let good: Vec<&Received> = got.iter().filter(|g| g.answered == 204).collect();
-    assert_eq!(good.len(), 1, "delivered once after recovery");
-    assert!(verifies(&secret, good[0]));
-    // Every attempt carried the same event id, so a receiver can drop duplicates.
-    let ids: std::collections::HashSet<String> =
-        got.iter().map(|g| body_of(g)["id"].to_string()).collect();
-    assert_eq!(ids.len(), 1);
-    let log = app
-        .get_auth_json(&format!("{path}/deliveries"), &ada.access)
-        .await;
-    assert_eq!(log["items"][0]["outcome"], "succeeded");
-    assert_eq!(log["items"][0]["status_code"], 204);
-
-    // A probe that fails opens the breaker again at once.
-    receiver.answer(503);
-    create_note(
-        &app,
-        &ada,
-        json!({"title": "Paxos", "kind": "concept", "body_md": "Ballots.", "topics": ["databases"]}),
-    )
-    .await;
-    wait_for("the breaker to open again", async || {
-        seen = app.get_auth_json(&path, &ada.access).await;
-        seen["breaker"]["state"] == "open"
-    })
-    .await;
-    let before_probe = receiver.all().len();
-    wait_for("a failed probe", async || {
-        receiver.all().len() > before_probe
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    seen = app.get_auth_json(&path, &ada.access).await;
-    assert_eq!(seen["breaker"]["state"], "open", "{seen}");
-    assert_eq!(
-        receiver.all().len(),
-        before_probe + 1,
-        "one probe, not a burst"
-    );
-    // The metrics tell the story too.
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        metrics.contains("webhook_breaker_opened_total"),
-        "{metrics}"
-    );
-    assert!(metrics.contains("webhook_deliveries_total{outcome=\"failed\"}"));
 }
 
 async fn the_webhooks_api_checks_targets_events_owners_and_limits(backend: Backend) {

@@ -7,8 +7,11 @@
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../api/receiver.rs"]
+mod receiver;
 
 mod cache;
+mod clock;
 mod harness;
 mod idempotency;
 mod jobs;
@@ -16,3 +19,4 @@ mod learning;
 mod retries;
 mod schedules;
 mod uploads;
+mod webhooks;

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use nexus_core::hub;
 use nexus_core::identity::Role;
 use nexus_core::{AppError, error::AppResult};
@@ -114,7 +113,7 @@ impl Comments<'_> {
                 author: actor.id,
                 body_md: &body,
                 body_html: &rendered.html,
-                now: Utc::now(),
+                now: self.clock.now(),
             },
         )
         .await?;
@@ -150,7 +149,7 @@ impl Comments<'_> {
         }
         let body = rules::comment_body(&input.body_md)?;
         let rendered = hub::render_markdown(&body);
-        if !repo::update_comment(&self.db, id, &body, &rendered.html, Utc::now()).await? {
+        if !repo::update_comment(&self.db, id, &body, &rendered.html, self.clock.now()).await? {
             return Err(AppError::Conflict("the comment was deleted".into()));
         }
         self.get(actor, id).await
@@ -166,6 +165,6 @@ impl Comments<'_> {
                 "only its author or an admin deletes a comment".into(),
             ));
         }
-        repo::soft_delete_comment(&self.db, id, Utc::now()).await
+        repo::soft_delete_comment(&self.db, id, self.clock.now()).await
     }
 }

@@ -1,7 +1,6 @@
 //! What a reader keeps track of: followed topics, bookmarked notes, and the feed of new
 //! notes in the followed topics.
 
-use chrono::Utc;
 use nexus_core::error::AppResult;
 use nexus_core::hub;
 use nexus_db::discussion as repo;
@@ -37,7 +36,7 @@ impl Follows<'_> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
         let topic = topic_row(&self.db, slug).await?.id;
-        repo::follow(&self.db, actor.id, topic, Utc::now()).await
+        repo::follow(&self.db, actor.id, topic, self.clock.now()).await
     }
 
     pub async fn unfollow_topic(&self, actor: &AuthUser, slug: &str) -> AppResult<()> {
@@ -82,7 +81,14 @@ impl Bookmarks<'_> {
         self.charge(OpClass::Write).await?;
         actor.require_write()?;
         let note = access::visible_note(self, &user(actor), slug).await?;
-        repo::bookmark(&self.db, Uuid::now_v7(), actor.id, note.id, Utc::now()).await
+        repo::bookmark(
+            &self.db,
+            Uuid::now_v7(),
+            actor.id,
+            note.id,
+            self.clock.now(),
+        )
+        .await
     }
 
     /// Removes a bookmark. Succeeds whatever the slug names, so the answer tells nothing

@@ -1,7 +1,6 @@
 //! Edit proposals: a suggested change to someone else's note, accepted (it becomes a
 //! revision, credited to the proposer) or rejected by a reviewer of the note.
 
-use chrono::Utc;
 use nexus_core::hub::{NoteStatus, ProposalStatus};
 use nexus_core::identity::Checker;
 use nexus_core::{AppError, FieldError, error::AppResult};
@@ -83,7 +82,7 @@ impl Proposals<'_> {
                 title: &title,
                 body_md: &body,
                 message: &message,
-                now: Utc::now(),
+                now: self.clock.now(),
             },
         )
         .await?;
@@ -159,7 +158,7 @@ impl Proposals<'_> {
             note.outcome.clone(),
         );
         let message = format!("{} (proposal accepted by {})", p.message, actor.handle);
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         let edit = Edit::content(p.proposer_id, &note, &prepared, &message);
         match write_edit_in(&mut tx, &edit, now).await {
@@ -201,7 +200,7 @@ impl Proposals<'_> {
             by: actor.id,
             reason: Some(&reason),
             revision: None,
-            now: Utc::now(),
+            now: self.clock.now(),
         };
         self.decide(self.db.begin().await?, &p, &decision).await?;
         self.get(actor, id).await

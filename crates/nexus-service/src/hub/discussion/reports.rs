@@ -1,7 +1,6 @@
 //! Inaccuracy reports: filed by any signed-in user on a published note, queued for and
 //! resolved by mentors and admins.
 
-use chrono::Utc;
 use nexus_core::identity::Role;
 use nexus_core::{AppError, error::AppResult};
 use nexus_db::discussion as repo;
@@ -37,7 +36,7 @@ impl Reports<'_> {
         let reason = rules::report_reason(&input.reason)?;
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
-        repo::insert_report(&mut tx, id, note.id, actor.id, &reason, Utc::now()).await?;
+        repo::insert_report(&mut tx, id, note.id, actor.id, &reason, self.clock.now()).await?;
         let event = HubEvent::ReportFiled {
             report: id,
             note: note.id,
@@ -80,7 +79,7 @@ impl Reports<'_> {
         actor.require_role(Role::Mentor)?;
         let resolution = rules::resolution(&input.resolution)?;
         self.get(id).await?;
-        if !repo::resolve_report(&self.db, id, actor.id, &resolution, Utc::now()).await? {
+        if !repo::resolve_report(&self.db, id, actor.id, &resolution, self.clock.now()).await? {
             return Err(AppError::Conflict("the report is already resolved".into()));
         }
         self.get(id).await
