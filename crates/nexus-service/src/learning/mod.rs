@@ -17,12 +17,15 @@
 //!   peer review assignments each hand-in sets off.
 //! - [`reviews`] ([`Learning::reviews`]): rubric-scored reviews, ratings of peer reviews,
 //!   reviewer quality.
+//! - [`assignment`]: continuous, balanced peer review assignment (a pure plan, then its
+//!   writes).
 //! - [`events`]: what the outbox carries (webhooks, emails) and deadline reminders.
 //!
 //! Beside the groups: [`model`] (the document and the views), [`rules`] (every rule of a
 //! document, written once, for every entry point) and [`code`] (the course folder: YAML
 //! and Markdown files, read from a directory or a zip, written to a zip).
 
+pub mod assignment;
 pub mod code;
 pub mod cohorts;
 pub mod courses;
