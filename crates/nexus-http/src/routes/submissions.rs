@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Authed;
+use crate::auth::{Authed, Caller};
 use crate::extract::{Bounded, JsonBody, QueryParams};
 use crate::problem::{ApiResult, Problem};
 
@@ -145,8 +145,9 @@ async fn cohort_submissions(
 }
 
 /// One submission with its latest revision and the reviews the caller may read: for its
-/// learner, the cohort's mentors, its assigned peer reviewers and admins.
-#[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "submissions", security(("bearer" = [])),
+/// learner, the cohort's mentors, its assigned peer reviewers and admins. To anyone else,
+/// anonymous callers included, it is 404, as a missing one.
+#[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "submissions", security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "The submission's id.")),
     responses(
         (status = 200, description = "The submission.", body = SubmissionView),
@@ -154,14 +155,14 @@ async fn cohort_submissions(
     ))]
 async fn get_submission(
     State(s): State<AppState>,
-    Authed(u): Authed,
+    Caller(who): Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<SubmissionView>> {
-    Ok(Json(s.services.learning().submissions().get(&u, id).await?))
+    Ok(Json(s.services.learning().submissions().get(&who, id).await?))
 }
 
 /// A submission's revisions, newest first.
-#[utoipa::path(get, path = "/api/v1/submissions/{id}/revisions", tag = "submissions", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/submissions/{id}/revisions", tag = "submissions", security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "The submission's id."), PageParams),
     responses(
         (status = 200, description = "A page of revisions.", body = Page<RevisionView>),
@@ -169,7 +170,7 @@ async fn get_submission(
     ))]
 async fn submission_revisions(
     State(s): State<AppState>,
-    Authed(u): Authed,
+    Caller(who): Caller,
     Path(id): Path<Uuid>,
     QueryParams(p): QueryParams<PageParams>,
 ) -> ApiResult<Json<Page<RevisionView>>> {
@@ -177,7 +178,7 @@ async fn submission_revisions(
         s.services
             .learning()
             .submissions()
-            .revisions(&u, id, p.limit, p.cursor.as_deref())
+            .revisions(&who, id, p.limit, p.cursor.as_deref())
             .await?,
     ))
 }

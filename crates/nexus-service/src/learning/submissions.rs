@@ -25,7 +25,7 @@ use super::events::LearningEvent;
 use super::model::{Deliverable, EvidenceKind};
 use super::reviews::{ReviewView, review_view};
 use super::rules::Faults;
-use crate::actor::AuthUser;
+use crate::actor::{AuthUser, Principal};
 use crate::page::{Page, PageRequest};
 use crate::safety::OpClass;
 
@@ -270,12 +270,20 @@ impl Submissions<'_> {
                 id
             }
         };
-        self.get(actor, id).await
+        self.view(actor, id).await
     }
 
-    /// A submission, to those who may see it.
-    pub async fn get(&self, actor: &AuthUser, id: Uuid) -> AppResult<SubmissionView> {
+    /// A submission, to those who may see it; to anyone else, anonymous callers
+    /// included, it does not exist.
+    pub async fn get(&self, who: &Principal, id: Uuid) -> AppResult<SubmissionView> {
         self.charge(OpClass::Read).await?;
+        let Principal::User(actor) = who else {
+            return Err(hidden());
+        };
+        self.view(actor, id).await
+    }
+
+    async fn view(&self, actor: &AuthUser, id: Uuid) -> AppResult<SubmissionView> {
         let (row, standing) = self.visible(actor, id).await?;
         let cohort = self.learning().cohorts().load(&row.cohort_slug).await?;
         let due = self.due_at(&cohort, &row.deliverable).await?;
@@ -311,13 +319,16 @@ impl Submissions<'_> {
     /// A submission's revisions, newest first.
     pub async fn revisions(
         &self,
-        actor: &AuthUser,
+        who: &Principal,
         id: Uuid,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> AppResult<Page<RevisionView>> {
         self.charge(OpClass::Read).await?;
         let want = PageRequest::new(limit, cursor)?;
+        let Principal::User(actor) = who else {
+            return Err(hidden());
+        };
         let (row, _) = self.visible(actor, id).await?;
         let rows = repo::revisions(&self.db, row.id, want.after, want.fetch()).await?;
         let (rows, next_cursor) = want.split(rows, |r| r.id);
@@ -405,7 +416,6 @@ impl Submissions<'_> {
         actor: &AuthUser,
         id: Uuid,
     ) -> AppResult<(SubmissionRow, Standing)> {
-        let hidden = || AppError::not_found("no such submission");
         let row = repo::submission(&self.db, id).await?.ok_or_else(hidden)?;
         if row.learner_id == actor.id {
             return Ok((row, Standing::Learner));
@@ -538,6 +548,11 @@ impl Submissions<'_> {
             submitted_at: r.submitted_at,
         })
     }
+}
+
+/// What a submission the caller may not see answers: the same as a missing one.
+fn hidden() -> AppError {
+    AppError::not_found("no such submission")
 }
 
 fn check_link(faults: &mut Faults, i: usize, link: &mut SubmissionLink) {
