@@ -158,7 +158,9 @@ async fn get_submission(
     Caller(who): Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<SubmissionView>> {
-    Ok(Json(s.services.learning().submissions().get(&who, id).await?))
+    Ok(Json(
+        s.services.learning().submissions().get(&who, id).await?,
+    ))
 }
 
 /// A submission's revisions, newest first.
