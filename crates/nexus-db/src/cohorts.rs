@@ -114,6 +114,32 @@ pub async fn running_cohorts(
     x.into().fetch_all(q).await
 }
 
+/// A user's membership with its cohort.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MembershipRow {
+    #[sqlx(flatten)]
+    pub cohort: CohortRow,
+    pub role: CohortRole,
+    pub status: EnrolmentStatus,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+/// The cohorts `user` is (or was) a member of, newest cohort first.
+pub async fn memberships(
+    x: impl Into<Exec<'_>>,
+    user: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> AppResult<Vec<MembershipRow>> {
+    let columns = COHORT_COLUMNS.replacen("SELECT ", "SELECT e.role, e.status, e.enrolled_at, ", 1);
+    let q = query(format!(
+        "{columns} JOIN enrolments e ON e.cohort_id = c.id WHERE e.user_id = $1"
+    ))
+    .bind(user)
+    .page("c.id", Order::Newest, after, limit);
+    x.into().fetch_all(q).await
+}
+
 /// One overridden deadline.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeadlineRow {

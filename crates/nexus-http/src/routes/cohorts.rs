@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use nexus_core::learning::{CohortRole, EnrolmentStatus};
 use nexus_service::learning::{
-    CohortSchedule, CohortView, Enrolled, EnrolmentView, NewCohortInput, ScheduleItem,
+    CohortSchedule, CohortView, Enrolled, EnrolmentView, Membership, NewCohortInput, ScheduleItem,
 };
 use nexus_service::page::Page;
 use serde::Deserialize;
@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_enrolments, enrol))
         .routes(routes!(withdraw))
         .routes(routes!(join_cohort))
+        .routes(routes!(my_cohorts))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -294,4 +295,33 @@ async fn join_cohort(
 ) -> ApiResult<Response> {
     let done = s.services.learning().cohorts().join(&u, &slug).await?;
     Ok(enrolled(done))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MyCohortsParams {
+    /// Page size, 1-100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[param(schema_with = crate::openapi::id_cursor)]
+    cursor: Option<String>,
+}
+
+/// The cohorts you are (or were) a member of, newest first, with your role and status.
+#[utoipa::path(get, path = "/api/v1/me/cohorts", tag = "cohorts", security(("bearer" = [])),
+    params(MyCohortsParams),
+    responses((status = 200, description = "A page of memberships.", body = Page<Membership>)))]
+async fn my_cohorts(
+    State(s): State<AppState>,
+    Authed(u): Authed,
+    QueryParams(p): QueryParams<MyCohortsParams>,
+) -> ApiResult<Json<Page<Membership>>> {
+    Ok(Json(
+        s.services
+            .learning()
+            .cohorts()
+            .mine(&u, p.limit, p.cursor.as_deref())
+            .await?,
+    ))
 }

@@ -136,6 +136,15 @@ pub struct EnrolmentView {
     pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
+/// A cohort the caller is (or was) a member of.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Membership {
+    pub cohort: CohortView,
+    pub role: CohortRole,
+    pub status: EnrolmentStatus,
+    pub enrolled_at: DateTime<Utc>,
+}
+
 /// What an admin's enrolment made.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Enrolled {
@@ -497,6 +506,28 @@ impl Cohorts<'_> {
             repo::list_enrolments(&self.db, cohort.id, role, status, want.after, want.fetch())
                 .await?;
         Ok(want.page(rows, |r| r.user_id, enrolment_view))
+    }
+
+    /// The cohorts the caller is or was a member of, newest first, with their role.
+    pub async fn mine(
+        &self,
+        actor: &AuthUser,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<Membership>> {
+        self.charge(OpClass::Read).await?;
+        let want = PageRequest::new(limit, cursor)?;
+        let rows = repo::memberships(&self.db, actor.id, want.after, want.fetch()).await?;
+        Ok(want.page(
+            rows,
+            |r| r.cohort.id,
+            |r| Membership {
+                cohort: view(r.cohort),
+                role: r.role,
+                status: r.status,
+                enrolled_at: r.enrolled_at,
+            },
+        ))
     }
 
     /// Whether `actor` may act as a mentor of the cohort: an admin, or its active mentor.

@@ -37,7 +37,8 @@ pub mod submissions;
 
 pub use code::CourseFiles;
 pub use cohorts::{
-    CohortSchedule, CohortView, Cohorts, Enrolled, EnrolmentView, NewCohortInput, ScheduleItem,
+    CohortSchedule, CohortView, Cohorts, Enrolled, EnrolmentView, Membership, NewCohortInput,
+    ScheduleItem,
 };
 pub use courses::{Courses, Export};
 pub use model::{

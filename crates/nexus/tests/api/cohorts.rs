@@ -335,6 +335,21 @@ async fn members_are_enrolled_join_and_withdraw(backend: Backend) {
     assert_eq!(active["items"].as_array().unwrap().len(), 1);
     // A withdrawn learner comes back by joining again.
     assert_eq!(join(&ada, "spring").await.status(), 201);
+
+    // Each sees their own cohorts, with their role and state.
+    let mine = app.get_auth_json("/api/v1/me/cohorts", &ada.access).await;
+    let items = mine["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["cohort"]["slug"], "spring");
+    assert_eq!(items[0]["role"], "learner");
+    assert_eq!(items[0]["status"], "active");
+    let bobs = app.get_auth_json("/api/v1/me/cohorts", &bob.access).await;
+    assert_eq!(bobs["items"][0]["status"], "withdrawn");
+    let mias = app.get_auth_json("/api/v1/me/cohorts", &mia.access).await;
+    assert_eq!(mias["items"][0]["role"], "mentor");
+    let none = app.get_auth_json("/api/v1/me/cohorts", &admin.access).await;
+    assert_eq!(none["items"], json!([]));
+    assert_problem(app.get("/api/v1/me/cohorts").await, 401, "unauthenticated").await;
 }
 
 async fn a_mentor_sees_the_members_of_their_cohort_only(backend: Backend) {
