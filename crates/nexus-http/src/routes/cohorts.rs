@@ -19,6 +19,7 @@ use crate::AppState;
 use crate::auth::Authed;
 use crate::extract::{Bounded, JsonBody, QueryParams};
 use crate::problem::{ApiResult, Problem};
+use crate::routes::PageParams;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -297,25 +298,14 @@ async fn join_cohort(
     Ok(enrolled(done))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MyCohortsParams {
-    /// Page size, 1-100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[param(schema_with = crate::openapi::id_cursor)]
-    cursor: Option<String>,
-}
-
 /// The cohorts you are (or were) a member of, newest first, with your role and status.
 #[utoipa::path(get, path = "/api/v1/me/cohorts", tag = "cohorts", security(("bearer" = [])),
-    params(MyCohortsParams),
+    params(PageParams),
     responses((status = 200, description = "A page of memberships.", body = Page<Membership>)))]
 async fn my_cohorts(
     State(s): State<AppState>,
     Authed(u): Authed,
-    QueryParams(p): QueryParams<MyCohortsParams>,
+    QueryParams(p): QueryParams<PageParams>,
 ) -> ApiResult<Json<Page<Membership>>> {
     Ok(Json(
         s.services

@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::auth::{Authed, Caller};
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiResult, Problem};
+use crate::routes::PageParams;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -36,17 +37,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_bookmarks))
         .routes(routes!(bookmark_note, unbookmark_note))
         .routes(routes!(feed))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// Page size, 1-100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[param(schema_with = crate::openapi::id_cursor)]
-    cursor: Option<String>,
 }
 
 // ---- comments ---------------------------------------------------------------------------

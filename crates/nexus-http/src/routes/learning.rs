@@ -21,6 +21,7 @@ use crate::auth::Authed;
 use crate::conditional::{etag, if_match, not_modified};
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::PageParams;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -50,17 +51,6 @@ fn course_answer(course: CourseView, status: StatusCode, location: bool) -> Resp
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Page size, 1-100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[param(schema_with = crate::openapi::id_cursor)]
-    cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
 pub struct VersionParams {
     /// A version of the course (default: the current one).
     #[param(minimum = 1)]
@@ -68,11 +58,11 @@ pub struct VersionParams {
 }
 
 /// List courses, newest first, with cursor pagination.
-#[utoipa::path(get, path = "/api/v1/courses", tag = "learning", params(ListParams),
+#[utoipa::path(get, path = "/api/v1/courses", tag = "learning", params(PageParams),
     responses((status = 200, description = "A page of courses at their current versions.", body = Page<CourseListItem>)))]
 async fn list_courses(
     State(s): State<AppState>,
-    QueryParams(p): QueryParams<ListParams>,
+    QueryParams(p): QueryParams<PageParams>,
 ) -> ApiResult<Json<Page<CourseListItem>>> {
     Ok(Json(
         s.services
@@ -163,7 +153,7 @@ async fn put_course(
 
 /// A course's versions, newest first.
 #[utoipa::path(get, path = "/api/v1/courses/{slug}/versions", tag = "learning",
-    params(("slug" = String, Path, description = "The course's slug."), ListParams),
+    params(("slug" = String, Path, description = "The course's slug."), PageParams),
     responses(
         (status = 200, description = "A page of versions.", body = Page<CourseVersionInfo>),
         (status = 404, description = "No such course.", body = Problem, content_type = "application/problem+json"),
@@ -171,7 +161,7 @@ async fn put_course(
 async fn course_versions(
     State(s): State<AppState>,
     Path(slug): Path<String>,
-    QueryParams(p): QueryParams<ListParams>,
+    QueryParams(p): QueryParams<PageParams>,
 ) -> ApiResult<Json<Page<CourseVersionInfo>>> {
     Ok(Json(
         s.services

@@ -13,6 +13,21 @@ pub mod webhooks;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// The query of a list paged by id and nothing else (the lists with filters declare
+/// these two fields beside their own).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size, 1-100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[param(schema_with = crate::openapi::id_cursor)]
+    pub cursor: Option<String>,
+}
 
 /// The operations that read their request body as a stream and bound it themselves, by
 /// method and route template: `http.body_limit_bytes` does not apply to them, and an

@@ -21,6 +21,7 @@ use crate::AppState;
 use crate::auth::{Authed, Caller};
 use crate::extract::{Bounded, JsonBody, QueryParams};
 use crate::problem::{ApiResult, Problem};
+use crate::routes::PageParams;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -33,17 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(review_submission))
         .routes(routes!(rate_review))
         .routes(routes!(reviewer_quality))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// Page size, 1-100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[param(schema_with = crate::openapi::id_cursor)]
-    cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -21,8 +21,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::courses::{course_row, version_document};
-use super::model::CourseDocument;
-use super::rules::{Faults, SLUG_MAX};
+use super::model::{CourseDocument, Deliverable};
+use super::rules::{Faults, SLUG_MAX, clip};
 use crate::actor::AuthUser;
 use crate::page::{Page, PageRequest};
 use crate::safety::OpClass;
@@ -161,6 +161,18 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
+    /// A deliverable of the cohort's course version; 404 for any other (a deliverable of
+    /// another course is not on this cohort's calendar).
+    pub(crate) fn deliverable(&self, slug: &str) -> AppResult<&Deliverable> {
+        self.doc
+            .weeks
+            .iter()
+            .filter_map(|w| w.deliverable.as_ref())
+            .chain(self.doc.projects.iter().flat_map(|p| p.deliverables.iter()))
+            .find(|d| d.slug == slug)
+            .ok_or_else(|| no_deliverable(slug))
+    }
+
     /// The cohort's calendar, overrides applied.
     pub(crate) fn schedule(&self, overrides: &HashMap<String, DateTime<Utc>>) -> Vec<ScheduleItem> {
         let mut items = Vec::new();
@@ -358,7 +370,7 @@ impl Cohorts<'_> {
         self.charge(OpClass::Write).await?;
         require_admin(actor)?;
         let cohort = self.load(slug).await?;
-        require_deliverable(&cohort, deliverable)?;
+        cohort.deliverable(deliverable)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         repo::set_deadline(&mut tx, cohort.row.id, deliverable, due_at, actor.id, now).await?;
@@ -376,7 +388,7 @@ impl Cohorts<'_> {
         self.charge(OpClass::Write).await?;
         require_admin(actor)?;
         let cohort = self.load(slug).await?;
-        require_deliverable(&cohort, deliverable)?;
+        cohort.deliverable(deliverable)?;
         let mut tx = self.db.begin().await?;
         repo::clear_deadline(&mut tx, cohort.row.id, deliverable).await?;
         self.commit(tx, ()).await?;
@@ -607,37 +619,18 @@ fn require_admin(actor: &AuthUser) -> AppResult<()> {
     actor.require_write()
 }
 
-/// The deliverable must be one of the cohort's course version; 404 otherwise (a
-/// deliverable of another course is not on this cohort's calendar).
-pub(crate) fn require_deliverable(cohort: &Loaded, deliverable: &str) -> AppResult<()> {
-    let known = cohort
-        .doc
-        .weeks
-        .iter()
-        .filter_map(|w| w.deliverable.as_ref())
-        .chain(
-            cohort
-                .doc
-                .projects
-                .iter()
-                .flat_map(|p| p.deliverables.iter()),
-        )
-        .any(|d| d.slug == deliverable);
-    if known {
-        Ok(())
-    } else {
-        Err(no_deliverable(deliverable))
-    }
-}
-
 fn no_deliverable(deliverable: &str) -> AppError {
-    let shown: String = deliverable.chars().take(SLUG_MAX).collect();
-    AppError::not_found(format!("this cohort's course has no deliverable `{shown}`"))
+    AppError::not_found(format!(
+        "this cohort's course has no deliverable `{}`",
+        clip(deliverable)
+    ))
 }
 
 fn not_member(handle: &str) -> AppError {
-    let shown: String = handle.chars().take(SLUG_MAX).collect();
-    AppError::not_found(format!("`{shown}` is not an active member of this cohort"))
+    AppError::not_found(format!(
+        "`{}` is not an active member of this cohort",
+        clip(handle)
+    ))
 }
 
 async fn lookup_course(
@@ -658,10 +651,7 @@ pub(crate) async fn cohort_row(db: &nexus_db::Db, slug: &str) -> AppResult<Cohor
     } else {
         None
     };
-    row.ok_or_else(|| {
-        let shown: String = slug.chars().take(SLUG_MAX).collect();
-        AppError::not_found(format!("no cohort `{shown}`"))
-    })
+    row.ok_or_else(|| AppError::not_found(format!("no cohort `{}`", clip(slug))))
 }
 
 async fn enrolment_row(

@@ -314,8 +314,7 @@ pub(crate) async fn course_row(db: &nexus_db::Db, slug: &str) -> AppResult<Cours
 }
 
 fn no_course(slug: &str) -> AppError {
-    let shown: String = slug.chars().take(rules::SLUG_MAX).collect();
-    AppError::not_found(format!("no course `{shown}`"))
+    AppError::not_found(format!("no course `{}`", rules::clip(slug)))
 }
 
 fn exists(slug: &str) -> AppError {

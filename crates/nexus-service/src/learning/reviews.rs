@@ -16,7 +16,7 @@ use super::cohorts::cohort_row;
 use super::events::LearningEvent;
 use super::model::Rubric;
 use super::rules::Faults;
-use super::submissions::{Standing, find_deliverable};
+use super::submissions::Standing;
 use crate::actor::AuthUser;
 use crate::safety::OpClass;
 
@@ -233,7 +233,7 @@ impl Reviews<'_> {
                     }
                 };
                 let cohort = self.learning().cohorts().load(&row.cohort_slug).await?;
-                let deliverable = find_deliverable(&cohort, &row.deliverable)?;
+                let deliverable = cohort.deliverable(&row.deliverable)?;
                 let rubric = cohort
                     .doc
                     .rubrics

@@ -556,7 +556,7 @@ pub fn progression(doc: &CourseDocument) -> Vec<ProgressionNote> {
 }
 
 /// A name quoted back to the client, cut short.
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     s.chars().take(SLUG_MAX).collect()
 }
 

@@ -20,9 +20,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::assignment::assign_peers;
-use super::cohorts::{Loaded, cohort_row, require_deliverable};
+use super::cohorts::{Loaded, cohort_row};
 use super::events::LearningEvent;
-use super::model::{Deliverable, EvidenceKind};
+use super::model::EvidenceKind;
 use super::reviews::{ReviewView, review_view};
 use super::rules::Faults;
 use crate::actor::{AuthUser, Principal};
@@ -173,7 +173,7 @@ impl Submissions<'_> {
             None => {
                 actor.require_write()?;
                 let cohort = self.learning().cohorts().load(cohort).await?;
-                require_deliverable(&cohort, deliverable)?;
+                let spec = cohort.deliverable(deliverable)?;
                 let member = cohort_repo::enrolment(&self.db, cohort.row.id, actor.id).await?;
                 let learner = member.is_some_and(|m| {
                     m.role == CohortRole::Learner && m.status == EnrolmentStatus::Active
@@ -185,7 +185,6 @@ impl Submissions<'_> {
                 }
                 let mut input = input;
                 let uploads = self.check_input(actor, &mut input).await?;
-                let spec = find_deliverable(&cohort, deliverable)?;
                 let missing = evidence_missing(&spec.evidence, &input, !uploads.is_empty());
                 let now = self.clock.now();
                 let due = self.due_at(&cohort, deliverable).await?;
@@ -609,23 +608,6 @@ pub(crate) fn evidence_missing(
             EvidenceKind::Note => input.notes.is_empty(),
         })
         .collect()
-}
-
-pub(crate) fn find_deliverable<'a>(cohort: &'a Loaded, slug: &str) -> AppResult<&'a Deliverable> {
-    cohort
-        .doc
-        .weeks
-        .iter()
-        .filter_map(|w| w.deliverable.as_ref())
-        .chain(
-            cohort
-                .doc
-                .projects
-                .iter()
-                .flat_map(|p| p.deliverables.iter()),
-        )
-        .find(|d| d.slug == slug)
-        .ok_or_else(|| AppError::not_found(format!("no deliverable `{slug}` in this course")))
 }
 
 fn to_json<T: Serialize>(value: &T) -> AppResult<serde_json::Value> {

@@ -437,6 +437,17 @@ async fn the_fixture_cohort_walk_gives_the_numbers_written_here(app: TestApp) {
     assert_eq!(rate(&ada, &bob_on_ada, true).await.status(), 200);
     assert_eq!(rate(&ada, &cy_on_ada, false).await.status(), 200);
     assert_problem(rate(&bob, &bob_on_ada, true).await, 403, "forbidden").await;
+    let resp = app
+        .post_json(
+            &format!(
+                "/api/v1/reviews/{}/rating",
+                bob_on_ada["id"].as_str().unwrap()
+            ),
+            Some(&ada.access),
+            json!({"helpful": "yes"}),
+        )
+        .await;
+    assert_problem(resp, 422, "validation-failed").await;
     assert_problem(rate(&dan, &bob_on_ada, true).await, 404, "not-found").await;
     let quality = app
         .get_auth_json("/api/v1/cohorts/walk/reviewers", &mia.access)
@@ -787,4 +798,16 @@ async fn bad_input(backend: Backend) {
         .get_auth("/api/v1/cohorts/walk/submissions?status=lost", &mia.access)
         .await;
     assert_problem(resp, 422, "validation-failed").await;
+    for path in [
+        "/api/v1/me/review-assignments?status=lost",
+        "/api/v1/me/submissions?limit=0",
+        "/api/v1/me/cohorts?cursor=nope",
+    ] {
+        assert_problem(
+            app.get_auth(path, &ada.access).await,
+            422,
+            "validation-failed",
+        )
+        .await;
+    }
 }
