@@ -70,6 +70,53 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// What a risk-ledger item records: a defect found, a risk foreseen, or debt taken on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum LedgerKind {
+        Defect = "defect",
+        Risk = "risk",
+        Debt = "debt",
+    }
+}
+
+named_enum! {
+    /// How much a ledger item matters; a `high` one left open for more than two weeks
+    /// puts its learner at risk.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+    pub enum Severity {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+    }
+}
+
+named_enum! {
+    /// Whether a ledger item still needs attention.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum LedgerStatus {
+        Open = "open",
+        Closed = "closed",
+    }
+}
+
+named_enum! {
+    /// Why a learner is at risk (progress lists every reason that holds).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum RiskReason {
+        /// A deliverable is past due and was not handed in.
+        MissedDeadline = "missed_deadline",
+        /// Two consecutive scored weeks below 60.
+        LowScores = "low_scores",
+        /// The week scores' trend is at or below -5 points a week.
+        FallingTrend = "falling_trend",
+        /// A high-severity ledger item has been open for more than two weeks.
+        StaleHighRisk = "stale_high_risk",
+        /// Neither of the last two weeks that ended has a retrospective.
+        NoRetrospective = "no_retrospective",
+    }
+}
+
 /// An IANA time zone by its name (`Europe/Berlin`); `None` for anything the tz database
 /// does not know.
 pub fn time_zone(name: &str) -> Option<Tz> {

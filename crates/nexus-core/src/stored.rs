@@ -64,5 +64,8 @@ stored_as_text!(
     crate::learning::SubmissionStatus,
     crate::learning::ReviewerRole,
     crate::learning::AssignmentStatus,
+    crate::learning::LedgerKind,
+    crate::learning::Severity,
+    crate::learning::LedgerStatus,
     crate::identity::Track,
 );

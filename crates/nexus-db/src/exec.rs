@@ -99,7 +99,10 @@ text_enum_arg!(
     nexus_core::learning::EnrolmentStatus,
     nexus_core::learning::SubmissionStatus,
     nexus_core::learning::ReviewerRole,
-    nexus_core::learning::AssignmentStatus
+    nexus_core::learning::AssignmentStatus,
+    nexus_core::learning::LedgerKind,
+    nexus_core::learning::Severity,
+    nexus_core::learning::LedgerStatus
 );
 
 impl IntoArg for Arg {
@@ -400,6 +403,7 @@ impl<'a, 'b> From<&'a mut Exec<'b>> for Exec<'a> {
 macro_rules! dispatch {
     ($x:expr, $query:expr, |$q:ident, $c:ident| $body:expr) => {{
         let timeout = $x.timeout();
+        $x.statements().count();
         match $x {
             Exec::Pool(db) => match db.pool() {
                 Pool::Sqlite($c) => {
@@ -439,6 +443,13 @@ impl Exec<'_> {
                 Tx::Sqlite(_) => Backend::Sqlite,
                 Tx::Postgres(_) => Backend::Postgres,
             },
+        }
+    }
+
+    fn statements(&self) -> &crate::Statements {
+        match self {
+            Exec::Pool(db) => &db.statements,
+            Exec::Tx(tx) => &tx.statements,
         }
     }
 

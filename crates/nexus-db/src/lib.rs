@@ -31,6 +31,7 @@ pub mod identity;
 pub mod jobs;
 pub mod learning;
 pub mod notify;
+pub mod progress;
 pub mod submissions;
 pub mod uploads;
 pub mod webhooks;
@@ -108,6 +109,7 @@ pub(crate) enum Tx {
 pub struct DbTx {
     pub(crate) tx: Tx,
     timeout: Duration,
+    pub(crate) statements: Statements,
 }
 
 impl DbTx {
@@ -144,6 +146,23 @@ pub struct Db {
     query_timeout: Duration,
     /// The SQLite file, for the migration lock; `None` on PostgreSQL.
     sqlite_file: Option<PathBuf>,
+    statements: Statements,
+}
+
+/// How many statements went through [`Exec`] on one [`Db`] and its transactions: tests
+/// use it to prove that a read costs a bounded number of statements whatever the number
+/// of rows (no query per row). One relaxed atomic add per statement.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Statements(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Statements {
+    pub(crate) fn count(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Pool occupancy, for `/metrics`.
@@ -238,6 +257,7 @@ impl Db {
                     pool: Pool::Sqlite(pool),
                     query_timeout,
                     sqlite_file: (!in_memory).then_some(file),
+                    statements: Statements::default(),
                 })
             }
             DatabaseTarget::Postgres(url) => {
@@ -264,6 +284,7 @@ impl Db {
                     pool: Pool::Postgres(pool),
                     query_timeout,
                     sqlite_file: None,
+                    statements: Statements::default(),
                 })
             }
         }
@@ -380,7 +401,14 @@ impl Db {
         Ok(DbTx {
             tx,
             timeout: self.query_timeout,
+            statements: self.statements.clone(),
         })
+    }
+
+    /// Statements run through [`Exec`] on this handle (and its clones and transactions)
+    /// since it was opened.
+    pub fn statements(&self) -> u64 {
+        self.statements.get()
     }
 
     pub fn stats(&self) -> PoolStats {

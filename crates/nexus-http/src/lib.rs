@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod conditional;
+pub mod csv_body;
 pub mod disposition;
 pub mod extract;
 pub mod health;
@@ -77,9 +78,19 @@ impl AppState {
         settings: Settings,
         extra: &[nexus_service::Registration],
     ) -> anyhow::Result<Self> {
+        AppState::with_clock(db, settings, extra, nexus_service::clock::Clock::system())
+    }
+
+    /// As [`AppState::with`], on `clock` (a test's manual clock).
+    pub fn with_clock(
+        db: Db,
+        settings: Settings,
+        extra: &[nexus_service::Registration],
+        clock: nexus_service::clock::Clock,
+    ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         Ok(AppState(Arc::new(AppStateInner {
-            services: Services::with(db.clone(), settings.clone(), extra)?,
+            services: Services::with_clock(db.clone(), settings.clone(), extra, clock)?,
             trusted_proxies: settings.http.trusted_proxy_nets().into(),
             db,
             settings,
@@ -102,6 +113,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::learning::router())
         .merge(routes::cohorts::router())
         .merge(routes::submissions::router())
+        .merge(routes::progress::router())
         .merge(routes::uploads::router())
         .merge(routes::webhooks::router())
 }

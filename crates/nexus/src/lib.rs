@@ -13,6 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod bench;
 pub mod seed;
+pub mod seed_cohort;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -124,6 +125,16 @@ impl Application {
         settings: Settings,
         extra: &[nexus_service::Registration],
     ) -> Result<Application, StartError> {
+        Application::build_on(settings, extra, nexus_service::clock::Clock::system()).await
+    }
+
+    /// As [`Application::build_with`], on `clock`: a test's manual clock, so an HTTP test
+    /// can stand a cohort at any moment of its calendar.
+    pub async fn build_on(
+        settings: Settings,
+        extra: &[nexus_service::Registration],
+        clock: nexus_service::clock::Clock,
+    ) -> Result<Application, StartError> {
         nexus_service::check_settings(&settings).map_err(StartError::Config)?;
         let db = open_database(&settings).await?;
         db.migrate().await?;
@@ -133,7 +144,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (key `bind`)", settings.bind))?;
         Ok(Application {
             listener,
-            state: AppState::with(db, settings, extra)?,
+            state: AppState::with_clock(db, settings, extra, clock)?,
             worker: true,
         })
     }

@@ -233,6 +233,7 @@ pub async fn run(services: &Services, shape: Shape) -> anyhow::Result<()> {
     // per batch, through the same code as `notes().create`.
     let topics = Arc::new(services.hub().notes().known_topics(&topic_slugs).await?);
     let authors = Arc::new(authors);
+    let cohort_users = authors.clone();
     let (sender, prepared) = mpsc::channel(PREPARED_AHEAD);
     let runtime = tokio::runtime::Handle::current();
     let renderer = services.clone();
@@ -322,6 +323,10 @@ pub async fn run(services: &Services, shape: Shape) -> anyhow::Result<()> {
         let mut tx = db.begin().await?;
         nexus_db::hub::resolve_links_to(&mut tx, &refs).await?;
         tx.commit().await?;
+    }
+    // The progress scenario's cohort, when there are users enough for it.
+    if cohort_users.len() > crate::seed_cohort::LEARNERS {
+        crate::seed_cohort::run(services, &cohort_users, SEED ^ 0x636f_686f_7274).await?;
     }
     // A bulk load leaves the planner's statistics describing an empty database; the
     // benchmark must not depend on when autovacuum (or SQLite's optimize) gets to it.

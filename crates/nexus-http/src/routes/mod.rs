@@ -7,6 +7,7 @@ pub mod hub;
 pub mod identity;
 pub mod jobs;
 pub mod learning;
+pub mod progress;
 pub mod submissions;
 pub mod uploads;
 pub mod webhooks;

@@ -17,6 +17,11 @@
 //!   peer review assignments each hand-in sets off.
 //! - [`reviews`] ([`Learning::reviews`]): rubric-scored reviews, ratings of peer reviews,
 //!   reviewer quality.
+//! - [`progress`] ([`Learning::progress`]): a learner's week scores, evidence
+//!   completeness, trend, at-risk reasons and ledger by week; a cohort's table of them.
+//! - [`retrospectives`] ([`Learning::retrospectives`]): a learner's weekly retain /
+//!   improve / scale.
+//! - [`ledger`] ([`Learning::ledger`]): a learner's defects, risks and debt.
 //! - [`assignment`]: continuous, balanced peer review assignment (a pure plan, then its
 //!   writes).
 //! - [`events`]: what the outbox carries (webhooks, emails) and deadline reminders.
@@ -30,7 +35,10 @@ pub mod code;
 pub mod cohorts;
 pub mod courses;
 pub mod events;
+pub mod ledger;
 pub mod model;
+pub mod progress;
+pub mod retrospectives;
 pub mod reviews;
 pub mod rules;
 pub mod submissions;
@@ -41,10 +49,16 @@ pub use cohorts::{
     ScheduleItem,
 };
 pub use courses::{Courses, Export};
+pub use ledger::{Ledger, LedgerInput, LedgerItem, LedgerPatch, LedgerQuery};
 pub use model::{
     Bloom, CourseDocument, CourseLevel, CourseListItem, CourseVersionInfo, CourseView,
     EvidenceKind, ImportReport, ProgressionNote,
 };
+pub use progress::{
+    CohortProgress, LearnerProgress, LedgerTrend, LedgerWeek, Progress, ProgressRow, ProgressSort,
+    RiskItem, WeekProgress,
+};
+pub use retrospectives::{Reflected, RetrospectiveInput, RetrospectiveView, Retrospectives};
 pub use reviews::{RatingInput, ReviewInput, ReviewView, ReviewerQuality, Reviews, Score};
 pub use submissions::{
     AssignmentView, CitedFile, RevisionView, SubmissionInput, SubmissionLink, SubmissionSummary,
@@ -82,5 +96,20 @@ impl<'a> Learning<'a> {
     /// Reviews, ratings of peer reviews and reviewer quality.
     pub fn reviews(&self) -> Reviews<'a> {
         Reviews(self.services)
+    }
+
+    /// Progress of a learner and of a cohort.
+    pub fn progress(&self) -> Progress<'a> {
+        Progress(self.services)
+    }
+
+    /// Weekly retrospectives.
+    pub fn retrospectives(&self) -> Retrospectives<'a> {
+        Retrospectives(self.services)
+    }
+
+    /// The caller's risk ledger.
+    pub fn ledger(&self) -> Ledger<'a> {
+        Ledger(self.services)
     }
 }

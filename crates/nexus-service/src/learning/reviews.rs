@@ -420,7 +420,7 @@ pub(crate) fn reviewer_quality(reviews: &[ReviewRow]) -> Vec<ReviewerQuality> {
         .collect()
 }
 
-fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 

@@ -44,6 +44,9 @@ pub enum Scenario {
     Write,
     /// 90% read-hot, 5% list, 4% search, 1% write.
     Mixed,
+    /// `GET /api/v1/cohorts/bench-cohort/progress` as its mentor: the table of 500
+    /// learners with 24 reviewed weeks each (`nexus seed --bench` makes the cohort).
+    Progress,
 }
 
 /// One request kind; a scenario is a fixed mix of them.
@@ -53,6 +56,7 @@ pub enum Op {
     List,
     Search,
     Write,
+    Progress,
 }
 
 impl Scenario {
@@ -63,12 +67,14 @@ impl Scenario {
             Scenario::Search => "search",
             Scenario::Write => "write",
             Scenario::Mixed => "mixed",
+            Scenario::Progress => "progress",
         }
     }
 
     fn uses(self, op: Op) -> bool {
         match self {
-            Scenario::Mixed => true,
+            Scenario::Mixed => op != Op::Progress,
+            Scenario::Progress => op == Op::Progress,
             Scenario::ReadHot => op == Op::ReadHot,
             Scenario::List => op == Op::List,
             Scenario::Search => op == Op::Search,
@@ -83,6 +89,7 @@ impl Scenario {
             Scenario::List => Op::List,
             Scenario::Search => Op::Search,
             Scenario::Write => Op::Write,
+            Scenario::Progress => Op::Progress,
             Scenario::Mixed => match roll {
                 0..90 => Op::ReadHot,
                 90..95 => Op::List,
@@ -173,7 +180,7 @@ impl Data {
                 .map(|(a, b)| parse_uri(format!("/api/v1/search?q={a}%20{b}&limit=10")))
                 .collect::<anyhow::Result<_>>()?;
         }
-        if scenario.uses(Op::Write) {
+        if scenario.uses(Op::Write) || scenario.uses(Op::Progress) {
             data.token = Some(login(&mut conn, target, writer).await?);
         }
         Ok(data)
@@ -398,6 +405,17 @@ impl Generator {
                 get(&self.target, self.data.searches[i].clone())
             }
             Op::Write => self.write_request(),
+            Op::Progress => {
+                let mut req = get(
+                    &self.target,
+                    Uri::from_static("/api/v1/cohorts/bench-cohort/progress"),
+                );
+                if let Some(t) = &self.data.token {
+                    req.headers_mut()
+                        .insert(http::header::AUTHORIZATION, t.clone());
+                }
+                req
+            }
         }
     }
 

@@ -328,13 +328,37 @@ async fn serve(
     serve_with(settings, extra, env, &[]).await
 }
 
+/// Spawns an app whose use cases read `clock` (a manual one the test moves).
+pub async fn spawn_app_on(backend: Backend, clock: nexus_service::clock::Clock) -> TestApp {
+    let env = TestEnv::new(backend).await;
+    let settings = env.settings.clone();
+    serve_on(settings, None, Some(env), &[], clock).await
+}
+
 async fn serve_with(
     settings: Settings,
     extra: Option<OpenApiRouter<AppState>>,
     env: Option<TestEnv>,
     jobs: &[nexus_service::Registration],
 ) -> TestApp {
-    let app = Application::build_with(settings, jobs)
+    serve_on(
+        settings,
+        extra,
+        env,
+        jobs,
+        nexus_service::clock::Clock::system(),
+    )
+    .await
+}
+
+async fn serve_on(
+    settings: Settings,
+    extra: Option<OpenApiRouter<AppState>>,
+    env: Option<TestEnv>,
+    jobs: &[nexus_service::Registration],
+    clock: nexus_service::clock::Clock,
+) -> TestApp {
+    let app = Application::build_on(settings, jobs, clock)
         .await
         .expect("application builds");
     let addr = app.local_addr().expect("bound");

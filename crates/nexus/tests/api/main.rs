@@ -14,6 +14,7 @@ mod identity;
 mod internals;
 mod jobs;
 mod learning;
+mod progress;
 // Shared with the service tests; this binary does not use all of it.
 #[allow(dead_code)]
 mod receiver;

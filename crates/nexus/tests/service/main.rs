@@ -16,6 +16,7 @@ mod harness;
 mod idempotency;
 mod jobs;
 mod learning;
+mod progress;
 mod retries;
 mod schedules;
 mod uploads;

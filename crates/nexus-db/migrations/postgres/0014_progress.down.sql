@@ -1,0 +1,2 @@
+DROP TABLE ledger_items;
+DROP TABLE retrospectives;
