@@ -12,6 +12,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod bench;
+pub mod demo;
 pub mod seed;
 pub mod seed_cohort;
 

@@ -50,11 +50,25 @@ enum Command {
     /// Manage courses from the operator's shell.
     #[command(subcommand)]
     Course(CourseCommand),
-    /// Fill an empty database with the benchmark data set (fixed seed, deterministic).
+    /// Fill an empty database: the benchmark data set (`--bench`, fixed seed,
+    /// deterministic) or a demo cohort to explore (`--demo`).
+    #[command(group(clap::ArgGroup::new("data").required(true).args(["bench", "demo"])))]
     Seed {
         /// Build DESIGN.md's benchmark data set.
-        #[arg(long, required = true)]
+        #[arg(long)]
         bench: bool,
+        /// Load the shipped course and a cohort in its fifth week: 2 mentors, 12
+        /// learners with reviewed work for weeks 1-4 (one at risk), hub notes. Every
+        /// account's password is `nexus demo password`.
+        #[arg(long)]
+        demo: bool,
+        /// The course folder the demo imports.
+        #[arg(
+            long,
+            default_value = "courses/scalable-architectures",
+            requires = "demo"
+        )]
+        course: std::path::PathBuf,
         /// Number of notes (default: the benchmark's 100,000).
         #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
         notes: u32,
@@ -205,10 +219,13 @@ fn main() -> ExitCode {
         Command::User(cmd) => run(settings, move |s| user(s, cmd)),
         Command::Course(cmd) => run(settings, move |s| course(s, cmd)),
         Command::Seed {
-            bench: _,
+            demo: true, course, ..
+        } => run(settings, move |s| seed_demo(s, course)),
+        Command::Seed {
             notes,
             users,
             batch,
+            ..
         } => run(settings, move |s| seed(s, notes, users, batch)),
         Command::Bench(args) => bench(args),
     }
@@ -436,6 +453,29 @@ async fn course(settings: Settings, cmd: CourseCommand) -> Result<(), StartError
     for path in &report.ignored_files {
         println!("ignored: {path}");
     }
+    Ok(())
+}
+
+async fn seed_demo(settings: Settings, course: std::path::PathBuf) -> Result<(), StartError> {
+    let db = nexus::open_database(&settings).await?;
+    db.migrate().await?;
+    let result = nexus::demo::run(db.clone(), std::sync::Arc::new(settings), &course).await;
+    db.close().await;
+    let summary = result?;
+    println!(
+        "seeded the demo: cohort {} with mentors {} and learners {}",
+        summary.cohort,
+        summary.mentors.join(", "),
+        summary.learners.join(", ")
+    );
+    println!(
+        "sign in as {} (a learner; `sam` is at risk), {} (a mentor) or {} (admin), \
+         password `{}`",
+        nexus::demo::email("ada"),
+        nexus::demo::email("mia"),
+        nexus::demo::email("demo-admin"),
+        nexus::demo::DEMO_PASSWORD
+    );
     Ok(())
 }
 

@@ -325,7 +325,7 @@ pub async fn run(services: &Services, shape: Shape) -> anyhow::Result<()> {
         tx.commit().await?;
     }
     // The progress scenario's cohort, when there are users enough for it.
-    if cohort_users.len() > crate::seed_cohort::LEARNERS {
+    if cohort_users.len() >= 2 {
         crate::seed_cohort::run(services, &cohort_users, SEED ^ 0x636f_686f_7274).await?;
     }
     // A bulk load leaves the planner's statistics describing an empty database; the

@@ -753,6 +753,124 @@ fn bench_drives_a_seeded_server_and_its_ceiling_without_errors() {
         stdout.contains("mixed") && stdout.contains("ceiling"),
         "{stdout}"
     );
+
+    // The progress scenario reads the seeded cohort's table as its mentor.
+    let out = run(nexus(dir.path()).args([
+        "bench",
+        "--url",
+        &server.url(""),
+        "--scenario",
+        "progress",
+        "--connections",
+        "2",
+        "--warmup",
+        "0.2",
+        "--duration",
+        "0.5",
+        "--json",
+        report_file.to_str().unwrap(),
+    ]));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log.lock().unwrap()
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_file).unwrap()).unwrap();
+    assert_eq!(report["scenario"], "progress");
+    assert!(
+        report["target"]["requests"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    assert_eq!(report["target"]["errors"]["total"], 0, "{report}");
+}
+
+fn login(base: &str, handle: &str) -> String {
+    let (status, body) = post_json(
+        &format!("{base}/api/v1/auth/login"),
+        serde_json::json!({"email": format!("{handle}@demo.example.com"),
+                           "password": "nexus demo password"}),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_demo_seed_gives_a_cohort_in_week_five_with_one_learner_at_risk() {
+    let course = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../courses/scalable-architectures");
+    let mut tables = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(nexus(dir.path())
+            .args(["seed", "--demo", "--course"])
+            .arg(&course));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("ada@demo.example.com"), "{stdout}");
+        // A second demo into the same database is refused.
+        let again = run(nexus(dir.path())
+            .args(["seed", "--demo", "--course"])
+            .arg(&course));
+        assert!(!again.status.success());
+
+        let server = Server::start(&mut nexus(dir.path()));
+        let mia = login(&server.url(""), "mia");
+        let (status, body) = get(
+            &server.url("/api/v1/cohorts/demo-cohort/progress"),
+            &[("authorization", &format!("Bearer {mia}"))],
+        );
+        assert_eq!(status, 200, "{body}");
+        let table: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let rows = table["learners"].as_array().unwrap();
+        assert_eq!(rows.len(), 12);
+        let reasons = |row: &serde_json::Value| -> Vec<String> {
+            row["at_risk"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["reason"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        // sam, first, with every reason his story gives; nobody else at risk.
+        assert_eq!(rows[0]["learner"], "sam");
+        assert_eq!(
+            reasons(&rows[0]),
+            [
+                "missed_deadline",
+                "missed_deadline",
+                "low_scores",
+                "stale_high_risk",
+                "no_retrospective"
+            ]
+        );
+        for row in &rows[1..] {
+            assert_eq!(reasons(row), Vec::<String>::new(), "{row}");
+            assert_eq!(row["scored"], 4, "{row}");
+            assert_eq!(row["evidence_completeness"], 1.0, "{row}");
+        }
+        // A learner sees their own page.
+        let ada = login(&server.url(""), "ada");
+        let (status, body) = get(
+            &server.url("/api/v1/cohorts/demo-cohort/progress/ada"),
+            &[("authorization", &format!("Bearer {ada}"))],
+        );
+        assert_eq!(status, 200, "{body}");
+        let (_, csv) = get(
+            &server.url("/api/v1/cohorts/demo-cohort/progress"),
+            &[
+                ("authorization", &format!("Bearer {mia}")),
+                ("accept", "text/csv"),
+            ],
+        );
+        tables.push(csv);
+    }
+    assert_eq!(tables[0], tables[1], "two demo seeds give the same figures");
 }
 
 /// POSTs `body` with an `Idempotency-Key`; the status and headers, or `None` when the
