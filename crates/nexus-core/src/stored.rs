@@ -65,4 +65,7 @@ stored_as_text!(
     crate::learning::ReviewerRole,
     crate::learning::AssignmentStatus,
     crate::identity::Track,
+    crate::learning::Visibility,
+    crate::learning::CollaborationTrack,
+    crate::learning::CollaborationStatus,
 );

@@ -99,7 +99,10 @@ text_enum_arg!(
     nexus_core::learning::EnrolmentStatus,
     nexus_core::learning::SubmissionStatus,
     nexus_core::learning::ReviewerRole,
-    nexus_core::learning::AssignmentStatus
+    nexus_core::learning::AssignmentStatus,
+    nexus_core::learning::Visibility,
+    nexus_core::learning::CollaborationTrack,
+    nexus_core::learning::CollaborationStatus
 );
 
 impl IntoArg for Arg {
