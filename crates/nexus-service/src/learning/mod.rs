@@ -1,5 +1,6 @@
 //! The learning platform: courses as code, versioned; cohorts that run a course version;
-//! submissions, peer assignments and rubric reviews.
+//! submissions, peer assignments and rubric reviews; portfolios and collaborator
+//! matching.
 //!
 //! Anyone reads a course, anonymous callers included; only admins write one. A course is
 //! one document (weeks with Bloom-levelled objectives, labs, readings and a deliverable;
@@ -17,6 +18,10 @@
 //!   peer review assignments each hand-in sets off.
 //! - [`reviews`] ([`Learning::reviews`]): rubric-scored reviews, ratings of peer reviews,
 //!   reviewer quality.
+//! - [`portfolios`] ([`Learning::portfolios`]): a learner's opt-in page of reviewed
+//!   evidence (the score, artifacts and skills of each entry), public or private.
+//! - [`collaboration`] ([`Learning::collaboration`]): collaboration profiles, ranked
+//!   matches ([`matching`] holds the score), requests between two learners, blocks.
 //! - [`assignment`]: continuous, balanced peer review assignment (a pure plan, then its
 //!   writes).
 //! - [`events`]: what the outbox carries (webhooks, emails) and deadline reminders.
@@ -28,9 +33,12 @@
 pub mod assignment;
 pub mod code;
 pub mod cohorts;
+pub mod collaboration;
 pub mod courses;
 pub mod events;
+pub mod matching;
 pub mod model;
+pub mod portfolios;
 pub mod reviews;
 pub mod rules;
 pub mod submissions;
@@ -40,10 +48,19 @@ pub use cohorts::{
     CohortSchedule, CohortView, Cohorts, Enrolled, EnrolmentView, Membership, NewCohortInput,
     ScheduleItem,
 };
+pub use collaboration::{
+    Collaboration, CollaborationDirection, CollaborationInput, CollaborationView, MatchView,
+    ProfileInput, ProfileView,
+};
 pub use courses::{Courses, Export};
+pub use matching::{MatchReason, ReasonKind};
 pub use model::{
     Bloom, CourseDocument, CourseLevel, CourseListItem, CourseVersionInfo, CourseView,
     EvidenceKind, ImportReport, ProgressionNote,
+};
+pub use portfolios::{
+    Artifacts, EntryInput, PortfolioCollaboration, PortfolioEntry, PortfolioInput, PortfolioNote,
+    PortfolioView, Portfolios, Skill,
 };
 pub use reviews::{RatingInput, ReviewInput, ReviewView, ReviewerQuality, Reviews, Score};
 pub use submissions::{
@@ -82,5 +99,15 @@ impl<'a> Learning<'a> {
     /// Reviews, ratings of peer reviews and reviewer quality.
     pub fn reviews(&self) -> Reviews<'a> {
         Reviews(self.services)
+    }
+
+    /// Portfolios: the caller's, and public ones by handle.
+    pub fn portfolios(&self) -> Portfolios<'a> {
+        Portfolios(self.services)
+    }
+
+    /// Collaboration profiles, matches, requests and blocks.
+    pub fn collaboration(&self) -> Collaboration<'a> {
+        Collaboration(self.services)
     }
 }
