@@ -102,6 +102,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::learning::router())
         .merge(routes::cohorts::router())
         .merge(routes::submissions::router())
+        .merge(routes::portfolios::router())
+        .merge(routes::collaboration::router())
         .merge(routes::uploads::router())
         .merge(routes::webhooks::router())
 }
