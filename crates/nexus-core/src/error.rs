@@ -164,6 +164,7 @@ pub enum Unique {
     TokenHash,
     JobDedupeKey,
     IdempotencyKey,
+    CollaborationRequest,
     /// A rule the table does not know yet; reported without naming anything.
     Other,
 }
@@ -189,6 +190,9 @@ impl Unique {
             Unique::TokenHash => "this token exists",
             Unique::JobDedupeKey => "this job is already queued",
             Unique::IdempotencyKey => "this idempotency key is already in use",
+            Unique::CollaborationRequest => {
+                "a collaboration request between you and this learner is already pending"
+            }
             Unique::Other => "this already exists",
         }
     }

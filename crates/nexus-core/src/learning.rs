@@ -117,6 +117,41 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// Who sees a portfolio, or one of its entries: its owner only (`private`) or anyone
+    /// (`public`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+    pub enum Visibility {
+        #[default]
+        Private = "private",
+        Public = "public",
+    }
+}
+
+named_enum! {
+    /// The part of a project a learner wants to build, for collaborator matching.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+    pub enum CollaborationTrack {
+        Backend = "backend",
+        Frontend = "frontend",
+        Fullstack = "fullstack",
+        Mobile = "mobile",
+        Devops = "devops",
+    }
+}
+
+named_enum! {
+    /// Where a collaboration request stands: `pending` until the partner `accepted` or
+    /// `declined` it; `cancelled` when either blocked the other while it was pending.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum CollaborationStatus {
+        Pending = "pending",
+        Accepted = "accepted",
+        Declined = "declined",
+        Cancelled = "cancelled",
+    }
+}
+
 /// An IANA time zone by its name (`Europe/Berlin`); `None` for anything the tz database
 /// does not know.
 pub fn time_zone(name: &str) -> Option<Tz> {

@@ -68,4 +68,7 @@ stored_as_text!(
     crate::learning::Severity,
     crate::learning::LedgerStatus,
     crate::identity::Track,
+    crate::learning::Visibility,
+    crate::learning::CollaborationTrack,
+    crate::learning::CollaborationStatus,
 );

@@ -91,6 +91,12 @@ const RULES: &[Rule] = &[
         sqlite: "idempotency_keys.scope, idempotency_keys.key",
         rule: Unique::IdempotencyKey,
     },
+    Rule {
+        postgres: "collaborations_pending_key",
+        // An index on expressions: SQLite names the index, not columns.
+        sqlite: "index 'collaborations_pending_key'",
+        rule: Unique::CollaborationRequest,
+    },
 ];
 
 /// The rule behind a unique violation: by constraint name (PostgreSQL) or by the column

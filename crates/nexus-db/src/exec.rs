@@ -102,7 +102,10 @@ text_enum_arg!(
     nexus_core::learning::AssignmentStatus,
     nexus_core::learning::LedgerKind,
     nexus_core::learning::Severity,
-    nexus_core::learning::LedgerStatus
+    nexus_core::learning::LedgerStatus,
+    nexus_core::learning::Visibility,
+    nexus_core::learning::CollaborationTrack,
+    nexus_core::learning::CollaborationStatus
 );
 
 impl IntoArg for Arg {

@@ -15,13 +15,15 @@
 //! - [`constraints`]: the one table from database constraints to the domain's
 //!   uniqueness rules, so no constraint, table or column name reaches a client.
 //! - One module per domain's tables: [`identity`], [`hub`], [`discussion`], [`learning`],
-//!   [`jobs`], [`webhooks`], [`uploads`], [`idempotency`], [`notify`].
+//!   [`cohorts`], [`submissions`], [`portfolios`], [`collaboration`], [`jobs`],
+//!   [`webhooks`], [`uploads`], [`idempotency`], [`notify`].
 //!
 //! Every query runs under a client-side timeout (carried by the executor) and every pool
 //! under an acquire timeout, so a frozen database becomes quick 503s rather than hung
 //! requests.
 
 pub mod cohorts;
+pub mod collaboration;
 pub mod constraints;
 pub mod discussion;
 pub mod exec;
@@ -31,6 +33,7 @@ pub mod identity;
 pub mod jobs;
 pub mod learning;
 pub mod notify;
+pub mod portfolios;
 pub mod progress;
 pub mod submissions;
 pub mod uploads;

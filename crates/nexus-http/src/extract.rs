@@ -184,6 +184,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     strip_position(&inner.to_string()),
                 )]))
             }
+            // serde_json reports a number, a boolean or null where an enum's name belongs
+            // as a syntax error ("expected ident"), though the text is valid JSON: for the
+            // client that is a value of the wrong type, so a 422 naming the field.
+            serde_json::error::Category::Syntax
+                if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+            {
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError(AppError::Validation(vec![FieldError::new(
+                    field,
+                    "invalid type: expected a string, one of the names this field takes",
+                )]))
+            }
             _ => ApiError(AppError::BadRequest(format!("malformed JSON: {inner}"))),
         }
     })?;
@@ -321,6 +333,34 @@ mod tests {
         let (k, field) = kind(parse_json(br#""just a string""#));
         assert_eq!(k, ErrorKind::Validation);
         assert_eq!(field, "body");
+    }
+
+    #[test]
+    fn a_number_for_an_enum_is_a_wrong_type_not_malformed_json() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Choice {
+            pick: Pick,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(rename_all = "lowercase")]
+        enum Pick {
+            One,
+        }
+        for body in [
+            &br#"{"pick":1}"#[..],
+            br#"{"pick":true}"#,
+            br#"{"pick":null}"#,
+        ] {
+            let e = parse_json::<Choice>(body).unwrap_err().0;
+            assert_eq!(e.kind(), ErrorKind::Validation, "{e:?}");
+            let AppError::Validation(fields) = e else {
+                unreachable!()
+            };
+            assert_eq!(fields[0].field, "pick");
+        }
+        let e = parse_json::<Choice>(br#"{"pick":1"#).unwrap_err().0;
+        assert_eq!(e.kind(), ErrorKind::BadRequest);
     }
 
     #[test]

@@ -114,6 +114,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::cohorts::router())
         .merge(routes::submissions::router())
         .merge(routes::progress::router())
+        .merge(routes::portfolios::router())
+        .merge(routes::collaboration::router())
         .merge(routes::uploads::router())
         .merge(routes::webhooks::router())
 }

@@ -133,6 +133,7 @@ pub struct RateLimiter {
     pub read: Policy,
     pub search: Policy,
     pub upload: Policy,
+    pub collaboration: Policy,
     local: Mutex<HashMap<String, u64>>,
     started: Instant,
     redis: Option<RedisStore>,
@@ -169,6 +170,7 @@ impl RateLimiter {
             read: Policy::new("read", settings.read),
             search: Policy::new("search", settings.search),
             upload: Policy::new("upload", settings.upload),
+            collaboration: Policy::new("collaboration", settings.collaboration),
             local: Mutex::new(HashMap::new()),
             started: Instant::now(),
             redis,
@@ -183,6 +185,7 @@ impl RateLimiter {
             OpClass::Search => self.search,
             OpClass::Write => self.write,
             OpClass::Upload => self.upload,
+            OpClass::Collaboration => self.collaboration,
             OpClass::Auth(_) => self.auth,
         }
     }

@@ -24,6 +24,9 @@ pub struct RateLimitSettings {
     /// File uploads: each one moves up to `storage.max_upload_bytes` into the store, so
     /// they have a budget of their own, counted in files rather than requests of any kind.
     pub upload: RatePolicy,
+    /// Collaboration requests (`POST /collaborations`): each one lands in another
+    /// learner's inbox, so they have a small budget of their own, on top of `write`.
+    pub collaboration: RatePolicy,
     /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
     pub redis_key_prefix: String,
 }
@@ -59,6 +62,10 @@ impl Default for RateLimitSettings {
             upload: RatePolicy {
                 limit: 30,
                 period_secs: 3_600,
+            },
+            collaboration: RatePolicy {
+                limit: 10,
+                period_secs: 86_400,
             },
             redis_key_prefix: "nexus:rl:".into(),
         }

@@ -129,6 +129,7 @@ impl Settings {
             ("read", rl.read),
             ("search", rl.search),
             ("upload", rl.upload),
+            ("collaboration", rl.collaboration),
         ] {
             if policy.limit == 0 || !(1..=86_400).contains(&policy.period_secs) {
                 problems.push(format!(

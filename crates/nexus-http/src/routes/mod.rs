@@ -2,11 +2,13 @@
 //! and shapes the answer; nothing else.
 
 pub mod cohorts;
+pub mod collaboration;
 pub mod discussion;
 pub mod hub;
 pub mod identity;
 pub mod jobs;
 pub mod learning;
+pub mod portfolios;
 pub mod progress;
 pub mod submissions;
 pub mod uploads;

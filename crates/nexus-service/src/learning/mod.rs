@@ -1,5 +1,6 @@
 //! The learning platform: courses as code, versioned; cohorts that run a course version;
-//! submissions, peer assignments and rubric reviews.
+//! submissions, peer assignments and rubric reviews; portfolios and collaborator
+//! matching.
 //!
 //! Anyone reads a course, anonymous callers included; only admins write one. A course is
 //! one document (weeks with Bloom-levelled objectives, labs, readings and a deliverable;
@@ -22,6 +23,10 @@
 //! - [`retrospectives`] ([`Learning::retrospectives`]): a learner's weekly retain /
 //!   improve / scale.
 //! - [`ledger`] ([`Learning::ledger`]): a learner's defects, risks and debt.
+//! - [`portfolios`] ([`Learning::portfolios`]): a learner's opt-in page of reviewed
+//!   evidence (the score, artifacts and skills of each entry), public or private.
+//! - [`collaboration`] ([`Learning::collaboration`]): collaboration profiles, ranked
+//!   matches ([`matching`] holds the score), requests between two learners, blocks.
 //! - [`assignment`]: continuous, balanced peer review assignment (a pure plan, then its
 //!   writes).
 //! - [`events`]: what the outbox carries (webhooks, emails) and deadline reminders.
@@ -33,10 +38,13 @@
 pub mod assignment;
 pub mod code;
 pub mod cohorts;
+pub mod collaboration;
 pub mod courses;
 pub mod events;
 pub mod ledger;
+pub mod matching;
 pub mod model;
+pub mod portfolios;
 pub mod progress;
 pub mod retrospectives;
 pub mod reviews;
@@ -48,11 +56,20 @@ pub use cohorts::{
     CohortSchedule, CohortView, Cohorts, Enrolled, EnrolmentView, Membership, NewCohortInput,
     ScheduleItem,
 };
+pub use collaboration::{
+    Collaboration, CollaborationDirection, CollaborationInput, CollaborationView, MatchView,
+    ProfileInput, ProfileView,
+};
 pub use courses::{Courses, Export};
 pub use ledger::{Ledger, LedgerInput, LedgerItem, LedgerPatch, LedgerQuery};
+pub use matching::{MatchReason, ReasonKind};
 pub use model::{
     Bloom, CourseDocument, CourseLevel, CourseListItem, CourseVersionInfo, CourseView,
     EvidenceKind, ImportReport, ProgressionNote,
+};
+pub use portfolios::{
+    Artifacts, EntryInput, PortfolioCollaboration, PortfolioEntry, PortfolioInput, PortfolioNote,
+    PortfolioView, Portfolios, Skill,
 };
 pub use progress::{
     CohortProgress, LearnerProgress, LedgerTrend, LedgerWeek, Progress, ProgressRow, ProgressSort,
@@ -111,5 +128,15 @@ impl<'a> Learning<'a> {
     /// The caller's risk ledger.
     pub fn ledger(&self) -> Ledger<'a> {
         Ledger(self.services)
+    }
+
+    /// Portfolios: the caller's, and public ones by handle.
+    pub fn portfolios(&self) -> Portfolios<'a> {
+        Portfolios(self.services)
+    }
+
+    /// Collaboration profiles, matches, requests and blocks.
+    pub fn collaboration(&self) -> Collaboration<'a> {
+        Collaboration(self.services)
     }
 }

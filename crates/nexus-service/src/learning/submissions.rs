@@ -519,7 +519,7 @@ impl Submissions<'_> {
         Ok(uploads)
     }
 
-    async fn revision_view(&self, r: RevisionRow) -> AppResult<RevisionView> {
+    pub(crate) async fn revision_view(&self, r: RevisionRow) -> AppResult<RevisionView> {
         let uploads = repo::revision_uploads(&self.db, r.id).await?;
         Ok(RevisionView {
             revision: r.revision,

@@ -30,6 +30,9 @@ pub enum OpClass {
     Write,
     /// Storing an uploaded file: a change that also moves up to the upload limit of bytes.
     Upload,
+    /// A collaboration request: a change that reaches another learner, limited on its
+    /// own (charged beside `Write`).
+    Collaboration,
     /// Sign-in, registration, password reset: named, each limited on its own.
     Auth(&'static str),
 }
@@ -41,6 +44,7 @@ impl OpClass {
             OpClass::Search => "search".into(),
             OpClass::Write => "write".into(),
             OpClass::Upload => "upload".into(),
+            OpClass::Collaboration => "collaboration".into(),
             OpClass::Auth(op) => format!("auth:{op}"),
         }
     }

@@ -231,17 +231,26 @@ impl Uploads<'_> {
     /// owner. To everyone else it does not exist (404), exactly like a missing one, so
     /// ids cannot be probed. Every use case that hands out an upload's bytes or details
     /// asks here; a rule that widens access (those who may see a submission that cites
-    /// the upload) belongs here, beside the owner's.
+    /// the upload; anyone, for an upload a public portfolio entry shows) belongs here,
+    /// beside the owner's.
     pub async fn readable(&self, who: &Principal, id: Uuid) -> AppResult<UploadRow> {
         let row = repo::upload_by_id(&self.db, id)
             .await?
             .ok_or_else(|| not_found(id))?;
+        if let Principal::User(user) = who
+            && row.owner_id == Some(user.id)
+        {
+            return Ok(row);
+        }
+        // Published evidence: the revision a public entry of a public portfolio shows
+        // is readable by anyone, anonymous callers included, for exactly as long as
+        // both stay public (see `learning::portfolios`).
+        if nexus_db::portfolios::publicly_cited(&self.db, id).await? {
+            return Ok(row);
+        }
         let Principal::User(user) = who else {
             return Err(not_found(id));
         };
-        if row.owner_id == Some(user.id) {
-            return Ok(row);
-        }
         // Evidence handed in: whoever may see a submission that cites the file may read
         // it (the cohort's mentors, assigned peers, admins), by the submission's own rule.
         for submission in nexus_db::submissions::citing_submissions(&self.db, id).await? {

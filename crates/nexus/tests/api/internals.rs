@@ -174,6 +174,39 @@ async fn unique_violations_become_domain_rules(backend: Backend) {
         matches!(err, AppError::Duplicate(Unique::CourseSlug)),
         "{err:?}"
     );
+
+    // Two collaboration requests crossing each other (each past the use case's check
+    // that none is pending): the second is refused whichever of the two asked.
+    let mut ids = Vec::new();
+    for handle in ["cross-ada", "cross-bea"] {
+        app.verified_user(handle).await;
+        let user = nexus_db::identity::user_by_handle(db, handle)
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(user.id);
+    }
+    let (ada, bea) = (ids[0], ids[1]);
+    let request = |requester, partner| nexus_db::collaboration::NewCollaboration {
+        id: Uuid::now_v7(),
+        requester,
+        partner,
+        project_title: "Crossed",
+        message: "",
+        now,
+    };
+    nexus_db::collaboration::insert_collaboration(db, &request(ada, bea))
+        .await
+        .unwrap();
+    for (requester, partner) in [(ada, bea), (bea, ada)] {
+        let err = nexus_db::collaboration::insert_collaboration(db, &request(requester, partner))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AppError::Duplicate(Unique::CollaborationRequest)),
+            "{err:?}"
+        );
+    }
 }
 
 /// The answers of every path where the database refuses a write, and of each rule as a
@@ -193,6 +226,7 @@ async fn no_answer_names_a_table_column_or_constraint(backend: Backend) {
         Unique::TokenHash,
         Unique::JobDedupeKey,
         Unique::IdempotencyKey,
+        Unique::CollaborationRequest,
         Unique::Other,
     ] {
         let resp = nexus_http::ApiError(AppError::Duplicate(rule)).into_response();

@@ -5,6 +5,7 @@ mod helpers;
 
 mod cache;
 mod cohorts;
+mod collaboration;
 mod contract;
 mod database;
 mod discussion;
@@ -14,6 +15,7 @@ mod identity;
 mod internals;
 mod jobs;
 mod learning;
+mod portfolios;
 mod progress;
 // Shared with the service tests; this binary does not use all of it.
 #[allow(dead_code)]

@@ -1,0 +1,3 @@
+DROP TABLE collaboration_blocks;
+DROP TABLE collaborations;
+DROP TABLE collaboration_profiles;

@@ -1,0 +1,2 @@
+DROP TABLE portfolio_entries;
+DROP TABLE portfolios;
