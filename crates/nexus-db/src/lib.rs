@@ -23,6 +23,7 @@
 
 pub mod cohorts;
 pub mod constraints;
+pub mod digests;
 pub mod discussion;
 pub mod exec;
 pub mod hub;
