@@ -6,7 +6,7 @@
 //! ticking on its own clock, produce one job per period; a process that was down at fire
 //! time catches up with one job, not one per missed period.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 #[derive(Debug, Clone)]
 pub struct Cron {
@@ -40,10 +40,28 @@ pub fn period_key(name: &str, fire: DateTime<Utc>) -> String {
     format!("schedule:{name}:{}", fire.format("%Y-%m-%dT%H:%M:%SZ"))
 }
 
+/// The ISO week a fire time falls in, `2027-W10`: the period a weekly email belongs to,
+/// whichever schedule sends it, so two weekly schedules agree on what "this week" is.
+pub fn iso_week(fire: DateTime<Utc>) -> String {
+    let week = fire.iso_week();
+    format!("{}-W{:02}", week.year(), week.week())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn iso_weeks_run_monday_to_sunday_and_belong_to_the_year_of_their_thursday() {
+        let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 7, 0, 0).unwrap();
+        assert_eq!(iso_week(at(2027, 3, 1)), "2027-W09");
+        assert_eq!(iso_week(at(2027, 3, 7)), "2027-W09");
+        assert_eq!(iso_week(at(2027, 3, 8)), "2027-W10");
+        // 1 January 2027 is a Friday: it belongs to the last week of 2026.
+        assert_eq!(iso_week(at(2027, 1, 1)), "2026-W53");
+        assert_eq!(iso_week(at(2025, 12, 29)), "2026-W01");
+    }
 
     #[test]
     fn weekly_schedule_names_the_same_period_all_week() {

@@ -25,7 +25,7 @@ pub struct CohortRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const COHORT_COLUMNS: &str = "SELECT c.id, c.slug, c.title, c.course_id, co.slug AS course_slug, \
+pub(crate) const COHORT_COLUMNS: &str = "SELECT c.id, c.slug, c.title, c.course_id, co.slug AS course_slug, \
      c.version_id, v.version AS course_version, c.starts_on, c.timezone, c.peer_reviews, \
      c.enrolment, c.created_at, c.updated_at FROM cohorts c \
      JOIN courses co ON co.id = c.course_id JOIN course_versions v ON v.id = c.version_id";
@@ -284,6 +284,45 @@ pub async fn active_members(
                  AND status = 'active' ORDER BY user_id",
             )
             .args((cohort, role)),
+        )
+        .await
+}
+
+/// The cohorts running at `now` (as [`running_cohorts`] reads it) in which `user` is an
+/// active member with `role` since `now` or earlier: whom a weekly digest concerns.
+pub async fn running_cohorts_of(
+    x: impl Into<Exec<'_>>,
+    user: Uuid,
+    role: CohortRole,
+    now: DateTime<Utc>,
+    since: NaiveDate,
+    horizon: NaiveDate,
+) -> AppResult<Vec<CohortRow>> {
+    let q = query(format!(
+        "{COHORT_COLUMNS} JOIN enrolments e ON e.cohort_id = c.id \
+         WHERE e.user_id = $1 AND e.role = $2 AND e.status = 'active' AND e.enrolled_at <= $3 \
+         AND c.starts_on <= $4 AND (c.ends_on >= $5 OR EXISTS ( \
+         SELECT 1 FROM cohort_deadlines d WHERE d.cohort_id = c.id AND d.due_at >= $3)) \
+         ORDER BY c.slug"
+    ))
+    .args((user, role, now, horizon, since));
+    x.into().fetch_all(q).await
+}
+
+/// The active members of a cohort with `role` who joined at `at` or earlier.
+pub async fn members_enrolled_by(
+    x: impl Into<Exec<'_>>,
+    cohort: Uuid,
+    role: CohortRole,
+    at: DateTime<Utc>,
+) -> AppResult<Vec<Uuid>> {
+    x.into()
+        .scalars(
+            query(
+                "SELECT user_id FROM enrolments WHERE cohort_id = $1 AND role = $2 \
+                 AND status = 'active' AND enrolled_at <= $3 ORDER BY user_id",
+            )
+            .args((cohort, role, at)),
         )
         .await
 }

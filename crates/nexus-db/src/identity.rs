@@ -133,13 +133,15 @@ pub async fn update_profile(
 pub struct EmailPreferencesRow {
     pub email_notifications: bool,
     pub email_digest: bool,
+    pub email_learning_digest: bool,
 }
 
 pub async fn email_preferences(
     x: impl Into<Exec<'_>>,
     user_id: Uuid,
 ) -> AppResult<Option<EmailPreferencesRow>> {
-    let sql = "SELECT email_notifications, email_digest FROM users WHERE id = $1";
+    let sql = "SELECT email_notifications, email_digest, email_learning_digest FROM users \
+               WHERE id = $1";
     x.into().fetch_optional(query(sql).args(user_id)).await
 }
 
@@ -149,12 +151,15 @@ pub async fn update_email_preferences(
     user_id: Uuid,
     notifications: Option<bool>,
     digest: Option<bool>,
+    learning_digest: Option<bool>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let sql = "UPDATE users SET email_notifications = COALESCE($2, email_notifications), \
-               email_digest = COALESCE($3, email_digest), updated_at = $4 WHERE id = $1";
+               email_digest = COALESCE($3, email_digest), \
+               email_learning_digest = COALESCE($4, email_learning_digest), updated_at = $5 \
+               WHERE id = $1";
     x.into()
-        .run(query(sql).args((user_id, notifications, digest, now)))
+        .run(query(sql).args((user_id, notifications, digest, learning_digest, now)))
         .await
 }
 

@@ -25,6 +25,7 @@
 pub mod cohorts;
 pub mod collaboration;
 pub mod constraints;
+pub mod digests;
 pub mod discussion;
 pub mod exec;
 pub mod hub;

@@ -14,12 +14,13 @@ pub struct Recipient {
     pub display_name: String,
     pub email_notifications: bool,
     pub email_digest: bool,
+    pub email_learning_digest: bool,
     pub verified: bool,
     pub disabled: bool,
 }
 
 const RECIPIENT: &str = "SELECT id, email, display_name, email_notifications, email_digest, \
-    email_verified_at IS NOT NULL AS verified, disabled_at IS NOT NULL AS disabled FROM users";
+    email_learning_digest, email_verified_at IS NOT NULL AS verified, disabled_at IS NOT NULL AS disabled FROM users";
 
 pub async fn recipient(x: impl Into<Exec<'_>>, user: Uuid) -> AppResult<Option<Recipient>> {
     x.into()
@@ -91,5 +92,31 @@ pub async fn digest_notes(
                ORDER BY n.id DESC LIMIT $4";
     x.into()
         .fetch_all(query(sql).args((user, since, until, limit)))
+        .await
+}
+
+/// The `digests_sent` kind that says who carried a person's followed-topic notes for a
+/// period (the hub's weekly digest, or a digest that includes them).
+pub const TOPICS_DIGEST: &str = "topics";
+
+/// Records that `user` got (or had claimed for them) the periodic email `kind` of
+/// `period` in `scope`; `false` when it was recorded before. Written in the transaction
+/// that queues the email, so the row exists exactly when the email was queued.
+pub async fn claim_digest(
+    x: impl Into<Exec<'_>>,
+    user: Uuid,
+    kind: &str,
+    scope: &str,
+    period: &str,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    x.into()
+        .changed_one(
+            query(
+                "INSERT INTO digests_sent (user_id, kind, scope, period, sent_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .args((user, kind, scope, period, now)),
+        )
         .await
 }

@@ -96,12 +96,13 @@ impl std::ops::Deref for Services {
 pub type Registration = fn(&mut jobs::Registry);
 
 /// The domains' registrations, in the order they are added.
-const DOMAINS: [Registration; 6] = [
+const DOMAINS: [Registration; 7] = [
     mail::send::register,
     identity::events::register,
     hub::events::register,
     hub::notifications::register,
     learning::events::register,
+    learning::digests::register,
     webhooks::register,
 ];
 
@@ -244,6 +245,9 @@ mod tests {
                 "digest.fanout",
                 "digest.send",
                 "email.send",
+                "learning.digest.learner",
+                "learning.digest.mentor",
+                "learning.digests",
                 "learning.notify",
                 "learning.reminders",
                 "notify.author",

@@ -285,6 +285,51 @@ pub mod templates {
         wrap(to, "Your weekly Nexus digest", &paragraphs, None)
     }
 
+    /// A digest in sections: a heading each, its items as a list (`None.` when it has
+    /// none), between opening and closing paragraphs.
+    pub fn sections(
+        to: &str,
+        subject: &str,
+        opening: &[String],
+        sections: &[(String, Vec<String>)],
+        closing: &[String],
+    ) -> OutgoingEmail {
+        let mut text = String::new();
+        let mut html = String::from("<!doctype html><html><body>");
+        for p in opening {
+            text.push_str(&format!("{p}\n\n"));
+            html.push_str(&format!("<p>{}</p>", escape_html(p)));
+        }
+        for (heading, items) in sections {
+            text.push_str(&format!("{heading}\n"));
+            html.push_str(&format!("<h2>{}</h2>", escape_html(heading)));
+            if items.is_empty() {
+                text.push_str("None.\n\n");
+                html.push_str("<p>None.</p>");
+                continue;
+            }
+            html.push_str("<ul>");
+            for item in items {
+                text.push_str(&format!("- {item}\n"));
+                html.push_str(&format!("<li>{}</li>", escape_html(item)));
+            }
+            text.push('\n');
+            html.push_str("</ul>");
+        }
+        for p in closing {
+            text.push_str(&format!("{p}\n\n"));
+            html.push_str(&format!("<p>{}</p>", escape_html(p)));
+        }
+        text.push_str("-- \nNexus\n");
+        html.push_str("<p>Nexus</p></body></html>");
+        OutgoingEmail {
+            to: to.to_owned(),
+            subject: subject.to_owned(),
+            text,
+            html,
+        }
+    }
+
     pub fn reset(to: &str, name: &str, link: &str, token: &str, minutes: u64) -> OutgoingEmail {
         wrap(
             to,

@@ -141,6 +141,9 @@ impl Default for JobsSettings {
                 ("weekly_digest".to_owned(), "0 0 8 * * Mon".to_owned()),
                 // Deadline reminders go at most a quarter of an hour late.
                 ("deadline_reminders".to_owned(), "0 */15 * * * *".to_owned()),
+                // Mentor and learner digests, an hour before the topic digest: the week
+                // starts with them.
+                ("learning_digests".to_owned(), "0 0 7 * * Mon".to_owned()),
             ]
             .into_iter()
             .collect(),

@@ -187,11 +187,13 @@ async fn patch_me(
 /// Which optional emails the caller gets.
 ///
 /// `notifications`: an email when someone comments on, or proposes an edit to, one of the
-/// caller's notes. `digest`: the weekly digest of new notes in followed topics. Both are on
-/// for a new account. Verification and password-reset emails are always sent.
+/// caller's notes. `digest`: the weekly digest of new notes in followed topics.
+/// `learning_digest`: the weekly mentor digest of each cohort the caller mentors and the
+/// weekly learner digest. All are on for a new account. Verification and password-reset
+/// emails are always sent.
 #[utoipa::path(get, path = "/api/v1/me/email-preferences", tag = "identity", security(("bearer" = [])),
     responses((status = 200, description = "The preferences.", body = EmailPreferences,
-        example = json!({"notifications": true, "digest": true}))))]
+        example = json!({"notifications": true, "digest": true, "learning_digest": true}))))]
 async fn get_email_preferences(
     State(s): State<AppState>,
     Authed(user): Authed,
@@ -205,14 +207,14 @@ async fn get_email_preferences(
     ))
 }
 
-/// Turn notification emails or the weekly digest on or off.
+/// Turn notification emails, the weekly digest or the learning digests on or off.
 ///
 /// A merge: only the fields given change. The setting applies to emails not yet sent,
 /// including those already queued.
 #[utoipa::path(patch, path = "/api/v1/me/email-preferences", tag = "identity", security(("bearer" = [])),
     request_body(content = UpdateEmailPreferences, example = json!({"digest": false})),
     responses((status = 200, description = "The preferences after the change.", body = EmailPreferences,
-        example = json!({"notifications": true, "digest": false}))))]
+        example = json!({"notifications": true, "digest": false, "learning_digest": true}))))]
 async fn patch_email_preferences(
     State(s): State<AppState>,
     Authed(user): Authed,

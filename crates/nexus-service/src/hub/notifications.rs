@@ -1,8 +1,14 @@
 //! The hub's background work: telling authors about activity on their notes, and the
 //! weekly digest of new notes in the topics a reader follows.
+//!
+//! A reader's followed-topic notes go out once a week, by this digest or by another
+//! domain's digest that carries them (a learner's weekly digest): whichever queues them
+//! first for the ISO week records a `topics` row in `digests_sent` in the same
+//! transaction, and the other leaves them out. The hub names no other domain; the
+//! ledger is shared machinery (ADR 0008).
 
 use chrono::{DateTime, Utc};
-use nexus_db::jobs::ClaimedJob;
+use nexus_core::schedule::iso_week;
 use nexus_db::notify;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -12,8 +18,8 @@ use super::events::{COMMENT_CREATED, PROPOSAL_CREATED};
 use crate::Services;
 use crate::jobs::EnqueueOptions;
 use crate::jobs::events::EventEnvelope;
-use crate::jobs::registry::{Done, Events, JobError, JobFuture, JobKind, Registry, payload};
-use crate::mail::send::{EMAIL_SEND, deliver, email_payload};
+use crate::jobs::registry::{Done, Events, JobError, JobKind, Registry, payload};
+use crate::mail::send::{EMAIL_SEND, Preference, email_payload, email_payload_for};
 use crate::mail::templates;
 
 /// Tell a note's author about a comment or an edit proposal on it.
@@ -34,7 +40,7 @@ pub const DIGEST_FANOUT: JobKind = JobKind {
 pub const DIGEST_SEND: JobKind = JobKind {
     name: "digest.send",
     max_attempts: 5,
-    run: run_digest_send,
+    run: |s, job| Box::pin(async move { digest_send(s, payload(job)?).await }),
 };
 
 pub fn register(registry: &mut Registry) {
@@ -47,10 +53,6 @@ pub fn register(registry: &mut Registry) {
             NOTIFY_AUTHOR,
         )
         .schedule("weekly_digest", DIGEST_FANOUT);
-}
-
-fn run_digest_send<'a>(services: &'a Services, job: &'a ClaimedJob) -> JobFuture<'a> {
-    Box::pin(async move { digest_send(services, job.id, payload(job)?).await })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,7 +167,10 @@ async fn digest_fanout(services: &Services, job: DigestFanoutJob) -> Result<Done
     Ok(Done::finished())
 }
 
-async fn digest_send(services: &Services, id: Uuid, job: DigestSendJob) -> Result<Done, JobError> {
+/// Queues one reader's digest, unless another digest carried their followed-topic notes
+/// this ISO week; the claim and the email commit together, so a retried job, a second
+/// worker or a restart queues nothing twice.
+async fn digest_send(services: &Services, job: DigestSendJob) -> Result<Done, JobError> {
     let Some(user) = notify::recipient(&services.db, job.user_id).await? else {
         return Ok(Done::finished());
     };
@@ -188,6 +193,26 @@ async fn digest_send(services: &Services, id: Uuid, job: DigestSendJob) -> Resul
         public,
         &format!("{public}/settings/email"),
     );
-    deliver(services, id, &email).await?;
+    let period = iso_week(job.until);
+    let mut tx = services.db.begin().await?;
+    let now = services.clock.now();
+    if !notify::claim_digest(&mut tx, user.id, notify::TOPICS_DIGEST, "", &period, now).await? {
+        return Ok(Done::finished());
+    }
+    let opts = EnqueueOptions {
+        dedupe_key: Some(format!("digest:topics:{}:{period}", user.id)),
+        run_at: None,
+    };
+    services
+        .queue
+        .enqueue_tx(
+            &mut tx,
+            EMAIL_SEND,
+            &email_payload_for(email, user.id, Preference::Digest),
+            &opts,
+        )
+        .await?;
+    tx.commit().await?;
+    services.queue.wake();
     Ok(Done::finished())
 }

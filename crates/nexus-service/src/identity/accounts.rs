@@ -256,6 +256,7 @@ impl Accounts<'_> {
         Ok(EmailPreferences {
             notifications: prefs.email_notifications,
             digest: prefs.email_digest,
+            learning_digest: prefs.email_learning_digest,
         })
     }
 
@@ -273,6 +274,7 @@ impl Accounts<'_> {
             actor.id,
             input.notifications,
             input.digest,
+            input.learning_digest,
             self.clock.now(),
         )
         .await?;

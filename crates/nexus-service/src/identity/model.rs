@@ -155,12 +155,16 @@ pub struct UpdateMe {
 /// Which optional emails the caller gets. Verification and password-reset emails are
 /// essential and always sent, whatever these say.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"notifications": true, "digest": false}))]
+#[schema(example = json!({"notifications": true, "digest": false, "learning_digest": true}))]
 pub struct EmailPreferences {
     /// An email when someone comments on, or proposes an edit to, one of the caller's notes.
     pub notifications: bool,
     /// The weekly digest of new notes in the topics the caller follows.
     pub digest: bool,
+    /// The weekly learning digests: a mentor's per cohort (hand-ins awaiting review,
+    /// learners at risk, late work) and a learner's (deadlines ahead, reviews received,
+    /// reviews to do, and, while `digest` is on, new notes in followed topics).
+    pub learning_digest: bool,
 }
 
 /// A change to the email preferences; a field left out (or `null`) keeps its value, as
@@ -173,6 +177,8 @@ pub struct UpdateEmailPreferences {
     pub notifications: Option<bool>,
     /// The weekly digest.
     pub digest: Option<bool>,
+    /// The weekly mentor and learner digests.
+    pub learning_digest: Option<bool>,
 }
 
 /// What anyone may see of a user.

@@ -30,6 +30,7 @@
 //! - [`assignment`]: continuous, balanced peer review assignment (a pure plan, then its
 //!   writes).
 //! - [`events`]: what the outbox carries (webhooks, emails) and deadline reminders.
+//! - [`digests`]: the weekly mentor and learner digests.
 //!
 //! Beside the groups: [`model`] (the document and the views), [`rules`] (every rule of a
 //! document, written once, for every entry point) and [`code`] (the course folder: YAML
@@ -40,6 +41,7 @@ pub mod code;
 pub mod cohorts;
 pub mod collaboration;
 pub mod courses;
+pub mod digests;
 pub mod events;
 pub mod ledger;
 pub mod matching;

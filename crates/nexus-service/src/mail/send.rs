@@ -28,9 +28,27 @@ pub struct EmailJob {
     #[serde(flatten)]
     pub email: OutgoingEmail,
     /// Verification and reset mail always goes; other mail honours the recipient's
-    /// `email_notifications` setting at send time.
+    /// `preference` at send time.
     pub essential: bool,
     pub user_id: Option<Uuid>,
+    /// Which of the recipient's settings a non-essential email honours; jobs queued
+    /// before the field existed are notifications.
+    #[serde(default)]
+    pub preference: Preference,
+}
+
+/// The email preference a message honours when it is sent, so that a change made after
+/// it was queued still applies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preference {
+    /// `notifications`: activity on the recipient's notes and work.
+    #[default]
+    Notifications,
+    /// `digest`: the weekly digest of followed topics.
+    Digest,
+    /// `learning_digest`: the weekly mentor and learner digests.
+    LearningDigest,
 }
 
 /// The payload of an `email.send` job for `email`.
@@ -39,6 +57,19 @@ pub fn email_payload(email: OutgoingEmail, essential: bool, user: Option<Uuid>) 
         email,
         essential,
         user_id: user,
+        preference: Preference::Notifications,
+    })
+    .unwrap_or_else(|_| json!({}))
+}
+
+/// The payload of an `email.send` job for a non-essential `email` to `user` that goes
+/// only while `preference` is on.
+pub fn email_payload_for(email: OutgoingEmail, user: Uuid, preference: Preference) -> Value {
+    serde_json::to_value(EmailJob {
+        email,
+        essential: false,
+        user_id: Some(user),
+        preference,
     })
     .unwrap_or_else(|_| json!({}))
 }
@@ -53,7 +84,14 @@ async fn send_email(services: &Services, id: Uuid, job: EmailJob) -> Result<Done
     {
         let wanted = notify::recipient(&services.db, user)
             .await?
-            .is_some_and(|r| r.email_notifications && !r.disabled);
+            .is_some_and(|r| {
+                !r.disabled
+                    && match job.preference {
+                        Preference::Notifications => r.email_notifications,
+                        Preference::Digest => r.email_digest,
+                        Preference::LearningDigest => r.email_learning_digest,
+                    }
+            });
         if !wanted {
             return Ok(Done::finished());
         }

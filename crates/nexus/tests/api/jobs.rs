@@ -424,7 +424,7 @@ async fn email_preferences_start_on_and_a_patch_changes_only_what_it_names(backe
     let ada = app.verified_user("ada").await;
     assert_eq!(
         app.get_auth_json(PREFS, &ada.access).await,
-        json!({"notifications": true, "digest": true})
+        json!({"notifications": true, "digest": true, "learning_digest": true})
     );
     let patch = async |body: Value| {
         let resp = app.patch_json(PREFS, Some(&ada.access), body).await;
@@ -433,30 +433,39 @@ async fn email_preferences_start_on_and_a_patch_changes_only_what_it_names(backe
     };
     assert_eq!(
         patch(json!({"digest": false})).await,
-        json!({"notifications": true, "digest": false})
+        json!({"notifications": true, "digest": false, "learning_digest": true})
     );
     assert_eq!(
         app.get_auth_json(PREFS, &ada.access).await,
-        json!({"notifications": true, "digest": false})
+        json!({"notifications": true, "digest": false, "learning_digest": true})
     );
     assert_eq!(
         patch(json!({"notifications": false})).await,
-        json!({"notifications": false, "digest": false})
+        json!({"notifications": false, "digest": false, "learning_digest": true})
     );
     // An empty merge (or null, as in PATCH /me) changes nothing.
     assert_eq!(
         patch(json!({})).await,
-        json!({"notifications": false, "digest": false})
+        json!({"notifications": false, "digest": false, "learning_digest": true})
     );
     assert_eq!(
         patch(json!({"notifications": null, "digest": true})).await,
-        json!({"notifications": false, "digest": true})
+        json!({"notifications": false, "digest": true, "learning_digest": true})
+    );
+    // The learning digests have a switch of their own, and the others keep theirs.
+    assert_eq!(
+        patch(json!({"learning_digest": false})).await,
+        json!({"notifications": false, "digest": true, "learning_digest": false})
+    );
+    assert_eq!(
+        patch(json!({"learning_digest": true, "digest": null})).await,
+        json!({"notifications": false, "digest": true, "learning_digest": true})
     );
     // Another user's preferences are their own.
     let grace = app.verified_user("grace").await;
     assert_eq!(
         app.get_auth_json(PREFS, &grace.access).await,
-        json!({"notifications": true, "digest": true})
+        json!({"notifications": true, "digest": true, "learning_digest": true})
     );
     // A read-only personal access token may look but not change.
     let pat: Value = app
@@ -472,7 +481,7 @@ async fn email_preferences_start_on_and_a_patch_changes_only_what_it_names(backe
     let pat = pat["token"].as_str().unwrap();
     assert_eq!(
         app.get_auth_json(PREFS, pat).await,
-        json!({"notifications": false, "digest": true})
+        json!({"notifications": false, "digest": true, "learning_digest": true})
     );
     let resp = app
         .patch_json(PREFS, Some(pat), json!({"digest": false}))
@@ -501,6 +510,15 @@ async fn email_preferences_refuse_bad_bodies_and_anonymous_callers(backend: Back
         .await;
     let body = assert_problem(resp, 422, "validation-failed").await;
     assert_eq!(body["errors"][0]["field"], "notifications", "{body}");
+    let resp = app
+        .patch_json(
+            PREFS,
+            Some(&ada.access),
+            json!({"learning_digest": "weekly"}),
+        )
+        .await;
+    let body = assert_problem(resp, 422, "validation-failed").await;
+    assert_eq!(body["errors"][0]["field"], "learning_digest", "{body}");
     let resp = app
         .patch_json(PREFS, Some(&ada.access), json!({"sms": true}))
         .await;
@@ -533,7 +551,7 @@ async fn email_preferences_refuse_bad_bodies_and_anonymous_callers(backend: Back
     // Nothing above changed anything.
     assert_eq!(
         app.get_auth_json(PREFS, &ada.access).await,
-        json!({"notifications": true, "digest": true})
+        json!({"notifications": true, "digest": true, "learning_digest": true})
     );
 }
 

@@ -12,6 +12,7 @@ mod receiver;
 
 mod cache;
 mod clock;
+mod digests;
 mod harness;
 mod idempotency;
 mod jobs;

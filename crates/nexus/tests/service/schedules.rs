@@ -69,6 +69,7 @@ async fn the_weekly_digest_reaches_each_follower_who_wants_it_once_when_its_week
             UpdateEmailPreferences {
                 notifications: None,
                 digest: Some(false),
+                learning_digest: None,
             },
         )
         .await
