@@ -45,6 +45,8 @@ pub struct MatchParams {
 #[into_params(parameter_in = Query)]
 pub struct CollaborationListParams {
     /// Only requests you received (`incoming`) or sent (`outgoing`); both by default.
+    // Inline: no body names this enum, so no component would define it.
+    #[param(inline)]
     direction: Option<CollaborationDirection>,
     /// Only requests in this state.
     status: Option<CollaborationStatus>,
