@@ -4,7 +4,8 @@
 //! started 32 days ago in Europe/Berlin (in its fifth week, weeks 1-4 over), an admin, two mentors and twelve learners
 //! (six back-end, six front-end) who published notes in the hub and handed in weeks 1-4,
 //! with peer and mentor reviews, retrospectives and ledger items; one learner, `sam`,
-//! fell behind and is at risk. Everything goes through the use cases, on a clock that
+//! fell behind and is at risk. Eleven learners have open collaboration profiles; ada and
+//! fatima build together, and ada's portfolio is public. Everything goes through the use cases, on a clock that
 //! walks the five weeks, so timestamps, late flags, peer assignments and progress are
 //! what real use would have made. The same data on every run: names, scores and texts
 //! come from the tables below, not from a random source.
@@ -17,6 +18,7 @@ use nexus_core::config::Settings;
 use nexus_core::hub::NoteKind;
 use nexus_core::identity::{Role, Track};
 use nexus_core::learning::{AssignmentStatus, CohortRole, EnrolmentPolicy, LedgerKind, Severity};
+use nexus_core::learning::{CollaborationTrack, Visibility};
 use nexus_db::Db;
 use nexus_service::Services;
 use nexus_service::actor::{AuthUser, Credential};
@@ -24,8 +26,8 @@ use nexus_service::clock::Clock;
 use nexus_service::hub::{CreateNote, CreateTopic};
 use nexus_service::identity::UpdateMe;
 use nexus_service::learning::{
-    CourseFiles, LedgerInput, NewCohortInput, RetrospectiveInput, ReviewInput, Score,
-    SubmissionInput, SubmissionLink,
+    CollaborationInput, CourseFiles, EntryInput, LedgerInput, NewCohortInput, PortfolioInput,
+    ProfileInput, RetrospectiveInput, ReviewInput, Score, SubmissionInput, SubmissionLink,
 };
 use uuid::Uuid;
 
@@ -195,6 +197,7 @@ pub async fn run(db: Db, settings: Arc<Settings>, course_dir: &Path) -> anyhow::
         .await
         .map_err(fail("logging a risk"))?;
 
+    let mut ada_work = Vec::new();
     for (w, deliverable) in DELIVERABLES.iter().enumerate() {
         let week = u32::try_from(w + 1)?;
         let first_day = i64::try_from(w * 7)?;
@@ -211,6 +214,7 @@ pub async fn run(db: Db, settings: Arc<Settings>, course_dir: &Path) -> anyhow::
                 .map_err(fail("handing in"))?;
             handed_in.push((i, view.id));
         }
+        ada_work.push(handed_in[index("ada")].1);
         // Peers review what they were assigned, then the mentors review everything.
         clock.set(at(starts_on, first_day + 5, 15));
         for l in &learners {
@@ -263,11 +267,93 @@ pub async fn run(db: Db, settings: Arc<Settings>, course_dir: &Path) -> anyhow::
                 .map_err(fail("a retrospective"))?;
         }
     }
+    collaborate(&services, &learners).await?;
+    // ada publishes her portfolio: her four reviewed hand-ins and the collaboration.
+    learning
+        .portfolios()
+        .put(
+            &learners[index("ada")],
+            PortfolioInput {
+                visibility: Visibility::Public,
+                headline: "Back-end learner: request paths, resource models, error contracts"
+                    .into(),
+                bio: "Building services that say what went wrong and how long it took.".into(),
+                entries: ada_work
+                    .iter()
+                    .enumerate()
+                    .map(|(w, id)| EntryInput {
+                        submission: *id,
+                        narrative: format!(
+                            "Week {}: what I built, what the review changed, what I measured.",
+                            w + 1
+                        ),
+                        visibility: Visibility::Public,
+                    })
+                    .collect(),
+            },
+        )
+        .await
+        .map_err(fail("ada's portfolio"))?;
     Ok(Summary {
         cohort: COHORT.into(),
         learners: learners.iter().map(|l| l.handle.clone()).collect(),
         mentors: mentors.iter().map(|m| m.handle.clone()).collect(),
     })
+}
+
+/// Open collaboration profiles for every learner but sam, and one accepted pair: ada
+/// (back end) builds with fatima (front end).
+async fn collaborate(services: &Services, learners: &[AuthUser]) -> anyhow::Result<()> {
+    let collaboration = services.learning().collaboration();
+    for (i, l) in learners.iter().enumerate() {
+        if l.handle == AT_RISK {
+            continue;
+        }
+        let frontend = LEARNERS[i].2 == Track::Frontend;
+        collaboration
+            .put_profile(
+                l,
+                ProfileInput {
+                    track: if frontend {
+                        CollaborationTrack::Frontend
+                    } else {
+                        CollaborationTrack::Backend
+                    },
+                    stack: if frontend {
+                        vec!["typescript".into(), "react".into()]
+                    } else {
+                        vec!["rust".into(), "postgresql".into()]
+                    },
+                    topics: vec![if frontend {
+                        "frontend-integration".into()
+                    } else {
+                        "backend-architecture".into()
+                    }],
+                    weekly_hours: 4 + u32::try_from(i % 4)?,
+                    timezone: "Europe/Berlin".into(),
+                    looking_for: "A partner for the capstone.".into(),
+                    open: true,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("profile of {}: {}", l.handle, e.public_detail()))?;
+    }
+    let request = collaboration
+        .request(
+            &learners[index("ada")],
+            CollaborationInput {
+                partner: "fatima".into(),
+                project_title: "Course catalogue with a cached API".into(),
+                message: "I build the API and its cache; you build the pages?".into(),
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("ada's request: {}", e.public_detail()))?;
+    collaboration
+        .accept(&learners[index("fatima")], request.id)
+        .await
+        .map_err(|e| anyhow::anyhow!("fatima's answer: {}", e.public_detail()))?;
+    Ok(())
 }
 
 /// Midnight of `day` (plus `days`) at `hour` UTC.

@@ -861,6 +861,16 @@ fn the_demo_seed_gives_a_cohort_in_week_five_with_one_learner_at_risk() {
             &[("authorization", &format!("Bearer {ada}"))],
         );
         assert_eq!(status, 200, "{body}");
+        // ada's public portfolio, readable without signing in, with the collaboration.
+        let (status, body) = get(&server.url("/api/v1/portfolios/ada"), &[]);
+        assert_eq!(status, 200, "{body}");
+        let portfolio: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            portfolio["entries"].as_array().unwrap().len(),
+            4,
+            "{portfolio}"
+        );
+        assert!(body.contains("fatima"), "{body}");
         let (_, csv) = get(
             &server.url("/api/v1/cohorts/demo-cohort/progress"),
             &[
