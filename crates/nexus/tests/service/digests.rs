@@ -34,6 +34,7 @@ backend_tests!(
     mentors_and_learners_get_their_week_word_for_word,
     one_digest_per_person_and_week_with_two_workers_a_restart_and_a_second_fire_time,
     opting_out_withdrawing_and_an_ended_cohort_stop_the_digests,
+    reviews_to_do_list_the_open_peer_assignments,
 );
 
 fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
@@ -628,4 +629,90 @@ async fn opting_out_withdrawing_and_an_ended_cohort_stop_the_digests(backend: Ba
         );
     }
     let _ = &f.grace;
+}
+
+/// A second cohort of the course with one peer review per hand-in: ada hands in first,
+/// bob second, so each reviews the other; ada reviews bob's at once, so only bob's
+/// digest lists a review to do.
+async fn reviews_to_do_list_the_open_peer_assignments(backend: Backend) {
+    let app = app(backend).await;
+    let f = fixture(&app).await;
+    let url = public(&app);
+    let learning = app.services.learning();
+    learning
+        .cohorts()
+        .create(
+            &f.admin,
+            NewCohortInput {
+                slug: "peers".into(),
+                title: "Peers".into(),
+                course: "intro-backend".into(),
+                course_version: None,
+                starts_on: NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
+                timezone: "UTC".into(),
+                peer_reviews: 1,
+                enrolment: EnrolmentPolicy::Invite,
+            },
+        )
+        .await
+        .unwrap();
+    for handle in ["ada", "bob"] {
+        learning
+            .cohorts()
+            .enrol(&f.admin, "peers", handle, CohortRole::Learner)
+            .await
+            .unwrap();
+    }
+    app.clock.set(at(3, 10, 0));
+    let submissions = learning.submissions();
+    let ada_work = submissions
+        .submit(&f.ada, "peers", "lifecycle-notes", hand_in("Ada's notes."))
+        .await
+        .unwrap()
+        .id;
+    app.clock.set(at(3, 11, 0));
+    let bob_work = submissions
+        .submit(&f.bob, "peers", "lifecycle-notes", hand_in("Bob's notes."))
+        .await
+        .unwrap()
+        .id;
+    let score = |criterion: &str| Score {
+        criterion: criterion.into(),
+        score: 3.0,
+        comment: String::new(),
+    };
+    learning
+        .reviews()
+        .review(
+            &f.ada,
+            bob_work,
+            ReviewInput {
+                scores: vec![score("correctness"), score("clarity")],
+                feedback: "Clear.".into(),
+                request_revision: false,
+            },
+        )
+        .await
+        .unwrap();
+
+    work(&app.services, &app, at(8, 7, 0)).await;
+    let bob = mail(&app, "bob", "Your learning digest (2027-W10)");
+    assert_eq!(bob.len(), 1, "{bob:?}");
+    assert!(
+        bob[0].contains(&format!(
+            "Reviews to do (1)\n\
+             - Lifecycle notes (peers), assigned Wed 3 Mar 2027 \u{2014} {url}/cohorts/peers/submissions/{ada_work}\n"
+        )),
+        "{}",
+        bob[0]
+    );
+    // bob also hears of ada's peer review of his work.
+    assert!(
+        bob[0].contains("Lifecycle notes (peers), revision 1: a peer scored it 75/100"),
+        "{}",
+        bob[0]
+    );
+    let ada = mail(&app, "ada", "Your learning digest (2027-W10)");
+    assert_eq!(ada.len(), 1, "{ada:?}");
+    assert!(ada[0].contains("Reviews to do (0)\nNone.\n"), "{}", ada[0]);
 }
