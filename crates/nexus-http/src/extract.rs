@@ -188,7 +188,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             // as a syntax error ("expected ident"), though the text is valid JSON: for the
             // client that is a value of the wrong type, so a 422 naming the field.
             serde_json::error::Category::Syntax
-                if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+                // As a `Value`, not `IgnoredAny`: `Value` keeps serde_json's nesting limit,
+                // so a body nested past it stays malformed (400) rather than a wrong type.
+                if serde_json::from_slice::<serde_json::Value>(bytes).is_ok() =>
             {
                 let field = if path == "." { "body".to_owned() } else { path };
                 ApiError(AppError::Validation(vec![FieldError::new(

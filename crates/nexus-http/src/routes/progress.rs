@@ -40,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ProgressParams {
     /// `risk` (default): most at-risk reasons first, then by handle; `handle`: by handle.
+    #[param(inline)]
     sort: Option<ProgressSort>,
 }
 

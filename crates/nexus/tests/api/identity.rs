@@ -826,14 +826,20 @@ async fn the_openapi_document_describes_security_and_errors_of_every_operation(b
             // outside the sign-in flow itself. Edit proposals and the report queue are
             // reads whose answer depends on who asks (a proposer sees their own; only
             // mentors see reports), so they need one too, as do webhooks (each user's own).
-            // A cohort is public; its members, hand-ins and reviewer figures are not, and
-            // neither is a submission.
+            // A cohort is public; its members, hand-ins, reviewer figures, progress and
+            // retrospectives are not, and neither is a submission; matches and requests
+            // are the caller's own (a portfolio is public).
             let private_reads = [
                 "/api/v1/notes/{slug}/proposals",
                 "/api/v1/reports",
                 "/api/v1/cohorts/{slug}/enrolments",
                 "/api/v1/cohorts/{slug}/submissions",
                 "/api/v1/cohorts/{slug}/reviewers",
+                "/api/v1/cohorts/{slug}/progress",
+                "/api/v1/cohorts/{slug}/progress/{handle}",
+                "/api/v1/cohorts/{slug}/weeks/{n}/retrospective",
+                "/api/v1/collaborators/matches",
+                "/api/v1/collaborations/{id}",
             ];
             let needs_auth = path.starts_with("/api/v1/me")
                 || path.starts_with("/api/v1/admin")
