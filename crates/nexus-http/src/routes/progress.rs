@@ -232,8 +232,8 @@ pub struct LedgerParams {
     kind: Option<LedgerKind>,
     severity: Option<Severity>,
     status: Option<LedgerStatus>,
-    /// Only items of this week.
-    #[param(minimum = 1)]
+    /// Only items of this week (1-104, the longest a personal item may name).
+    #[param(minimum = 1, maximum = 104)]
     week: Option<u32>,
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -252,6 +252,15 @@ async fn list_ledger(
     Authed(u): Authed,
     QueryParams(p): QueryParams<LedgerParams>,
 ) -> ApiResult<Json<Page<LedgerItem>>> {
+    if p.week.is_some_and(|w| !(1..=104).contains(&w)) {
+        return Err(
+            nexus_core::AppError::Validation(vec![nexus_core::error::FieldError::new(
+                "week",
+                "must be between 1 and 104",
+            )])
+            .into(),
+        );
+    }
     let cohort = p.cohort.map(Bounded::into_inner);
     let q = LedgerQuery {
         cohort: cohort.as_deref(),

@@ -752,7 +752,15 @@ async fn bad_input(backend: Backend) {
         .get_auth_json("/api/v1/me/ledger?cohort=no-such-cohort", &c.ada.access)
         .await;
     assert_eq!(list["items"], json!([]));
-    for q in ["?cursor=garbage", "?limit=0", "?week=x", "?kind=bug"] {
+    for q in [
+        "?cursor=garbage",
+        "?limit=0",
+        "?week=x",
+        "?week=0",
+        "?week=105",
+        "?week=2147483648",
+        "?kind=bug",
+    ] {
         let resp = app
             .get_auth(&format!("/api/v1/me/ledger{q}"), &c.ada.access)
             .await;
